@@ -1,0 +1,125 @@
+package sse
+
+import (
+	"bytes"
+	"errors"
+	"net/http"
+	"time"
+)
+
+// Writer writes OpenAI-style server-sent events to an edge client and flushes
+// each event as soon as it is written, so no token waits in a buffer.
+type Writer struct {
+	w            http.ResponseWriter
+	rc           *http.ResponseController
+	writeTimeout time.Duration
+	now          func() time.Time
+	buf          []byte
+}
+
+// WriterOption configures a Writer.
+type WriterOption func(*Writer)
+
+// WithWriteTimeout sets a write deadline of now+d before every event, so a
+// client that stops reading is cut off without a global server WriteTimeout
+// (which would kill long streams). Zero disables it.
+func WithWriteTimeout(d time.Duration) WriterOption {
+	return func(w *Writer) { w.writeTimeout = d }
+}
+
+// WithClock replaces time.Now for deadline computation (tests).
+func WithClock(now func() time.Time) WriterOption {
+	return func(w *Writer) { w.now = now }
+}
+
+// NewWriter wraps w. Call SetHeaders (or set them yourself) before the first
+// write.
+func NewWriter(w http.ResponseWriter, opts ...WriterOption) *Writer {
+	sw := &Writer{w: w, rc: http.NewResponseController(w), now: time.Now}
+	for _, opt := range opts {
+		opt(sw)
+	}
+	return sw
+}
+
+// SetHeaders sets the event-stream response headers: no caching, no proxy
+// buffering, and no Content-Length so the response is streamed.
+func SetHeaders(h http.Header) {
+	h.Set("Content-Type", "text/event-stream")
+	h.Set("Cache-Control", "no-cache")
+	h.Set("Connection", "keep-alive")
+	h.Set("X-Accel-Buffering", "no")
+	h.Del("Content-Length")
+}
+
+// WriteData writes one `data:` event carrying payload and flushes it. A
+// payload containing line breaks is split over several `data:` lines so the
+// framing stays intact.
+func (w *Writer) WriteData(payload []byte) error {
+	w.buf = appendDataEvent(w.buf[:0], payload)
+	return w.send(w.buf)
+}
+
+// WriteDone writes the OpenAI stream terminator `data: [DONE]`.
+func (w *Writer) WriteDone() error {
+	return w.send([]byte("data: [DONE]\n\n"))
+}
+
+// WriteComment writes an SSE comment, used as a keep-alive during upstream
+// silences; OpenAI SDK decoders ignore it.
+func (w *Writer) WriteComment(text string) error {
+	w.buf = append(w.buf[:0], ": "...)
+	w.buf = append(w.buf, stripLineBreaks(text)...)
+	w.buf = append(w.buf, "\n\n"...)
+	return w.send(w.buf)
+}
+
+func (w *Writer) send(frame []byte) error {
+	if err := w.setDeadline(); err != nil {
+		return err
+	}
+	if _, err := w.w.Write(frame); err != nil {
+		return err
+	}
+	if err := w.rc.Flush(); err != nil && !errors.Is(err, http.ErrNotSupported) {
+		return err
+	}
+	return nil
+}
+
+func (w *Writer) setDeadline() error {
+	if w.writeTimeout <= 0 {
+		return nil
+	}
+	err := w.rc.SetWriteDeadline(w.now().Add(w.writeTimeout))
+	if errors.Is(err, http.ErrNotSupported) {
+		return nil
+	}
+	return err
+}
+
+func appendDataEvent(dst, payload []byte) []byte {
+	for {
+		i := bytes.IndexAny(payload, "\r\n")
+		dst = append(dst, "data: "...)
+		if i < 0 {
+			dst = append(dst, payload...)
+			return append(dst, "\n\n"...)
+		}
+		dst = append(dst, payload[:i]...)
+		dst = append(dst, '\n')
+		if payload[i] == '\r' && i+1 < len(payload) && payload[i+1] == '\n' {
+			i++
+		}
+		payload = payload[i+1:]
+	}
+}
+
+func stripLineBreaks(s string) string {
+	return string(bytes.Map(func(r rune) rune {
+		if r == '\r' || r == '\n' {
+			return ' '
+		}
+		return r
+	}, []byte(s)))
+}
