@@ -38,15 +38,15 @@ type Event struct {
 
 // Reader splits an event stream into events.
 type Reader struct {
-	br        *bufio.Reader
-	max       int
-	line      []byte
-	data      []byte
-	raw       []byte
-	name      string
-	hasData   bool
-	skipLF    bool // the previous line ended in a bare '\r'; a following '\n' belongs to it
-	err       error
+	br      *bufio.Reader
+	max     int
+	line    []byte
+	data    []byte
+	raw     []byte
+	name    string
+	hasData bool
+	skipLF  bool // the previous line ended in a bare '\r'; a following '\n' belongs to it
+	err     error
 }
 
 // NewReader returns a Reader over r that rejects lines or events larger than
