@@ -1,0 +1,7 @@
+module github.com/switchyard/switchyard/services/metering
+
+go 1.26
+
+require github.com/switchyard/switchyard/pkg v0.0.0
+
+replace github.com/switchyard/switchyard/pkg => ../../pkg
