@@ -867,6 +867,104 @@ func (x *UsageQueryResponse) GetRows() []*UsageRow {
 	return nil
 }
 
+// RotateMasterRequest re-wraps every stored data key under the active master
+// key (sy.admin.v1.credentials.rotate). Values are never decrypted.
+type RotateMasterRequest struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *RotateMasterRequest) Reset() {
+	*x = RotateMasterRequest{}
+	mi := &file_switchyard_v1_admin_proto_msgTypes[14]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *RotateMasterRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*RotateMasterRequest) ProtoMessage() {}
+
+func (x *RotateMasterRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_switchyard_v1_admin_proto_msgTypes[14]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use RotateMasterRequest.ProtoReflect.Descriptor instead.
+func (*RotateMasterRequest) Descriptor() ([]byte, []int) {
+	return file_switchyard_v1_admin_proto_rawDescGZIP(), []int{14}
+}
+
+type RotateMasterResponse struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	ActiveKeyId   string                 `protobuf:"bytes,1,opt,name=active_key_id,json=activeKeyId,proto3" json:"active_key_id,omitempty"`
+	Rewrapped     int32                  `protobuf:"varint,2,opt,name=rewrapped,proto3" json:"rewrapped,omitempty"`
+	Unchanged     int32                  `protobuf:"varint,3,opt,name=unchanged,proto3" json:"unchanged,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *RotateMasterResponse) Reset() {
+	*x = RotateMasterResponse{}
+	mi := &file_switchyard_v1_admin_proto_msgTypes[15]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *RotateMasterResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*RotateMasterResponse) ProtoMessage() {}
+
+func (x *RotateMasterResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_switchyard_v1_admin_proto_msgTypes[15]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use RotateMasterResponse.ProtoReflect.Descriptor instead.
+func (*RotateMasterResponse) Descriptor() ([]byte, []int) {
+	return file_switchyard_v1_admin_proto_rawDescGZIP(), []int{15}
+}
+
+func (x *RotateMasterResponse) GetActiveKeyId() string {
+	if x != nil {
+		return x.ActiveKeyId
+	}
+	return ""
+}
+
+func (x *RotateMasterResponse) GetRewrapped() int32 {
+	if x != nil {
+		return x.Rewrapped
+	}
+	return 0
+}
+
+func (x *RotateMasterResponse) GetUnchanged() int32 {
+	if x != nil {
+		return x.Unchanged
+	}
+	return 0
+}
+
 var File_switchyard_v1_admin_proto protoreflect.FileDescriptor
 
 const file_switchyard_v1_admin_proto_rawDesc = "" +
@@ -932,7 +1030,12 @@ const file_switchyard_v1_admin_proto_rawDesc = "" +
 	" \x01(\x03R\x0freasoningTokens\x12\x16\n" +
 	"\x06errors\x18\v \x01(\x03R\x06errors\"A\n" +
 	"\x12UsageQueryResponse\x12+\n" +
-	"\x04rows\x18\x01 \x03(\v2\x17.switchyard.v1.UsageRowR\x04rowsBEZCgithub.com/switchyard/switchyard/pkg/gen/switchyard/v1;switchyardv1b\x06proto3"
+	"\x04rows\x18\x01 \x03(\v2\x17.switchyard.v1.UsageRowR\x04rows\"\x15\n" +
+	"\x13RotateMasterRequest\"v\n" +
+	"\x14RotateMasterResponse\x12\"\n" +
+	"\ractive_key_id\x18\x01 \x01(\tR\vactiveKeyId\x12\x1c\n" +
+	"\trewrapped\x18\x02 \x01(\x05R\trewrapped\x12\x1c\n" +
+	"\tunchanged\x18\x03 \x01(\x05R\tunchangedBEZCgithub.com/switchyard/switchyard/pkg/gen/switchyard/v1;switchyardv1b\x06proto3"
 
 var (
 	file_switchyard_v1_admin_proto_rawDescOnce sync.Once
@@ -946,7 +1049,7 @@ func file_switchyard_v1_admin_proto_rawDescGZIP() []byte {
 	return file_switchyard_v1_admin_proto_rawDescData
 }
 
-var file_switchyard_v1_admin_proto_msgTypes = make([]protoimpl.MessageInfo, 14)
+var file_switchyard_v1_admin_proto_msgTypes = make([]protoimpl.MessageInfo, 16)
 var file_switchyard_v1_admin_proto_goTypes = []any{
 	(*RegisterServiceRequest)(nil),    // 0: switchyard.v1.RegisterServiceRequest
 	(*ServiceView)(nil),               // 1: switchyard.v1.ServiceView
@@ -962,24 +1065,26 @@ var file_switchyard_v1_admin_proto_goTypes = []any{
 	(*UsageQueryRequest)(nil),         // 11: switchyard.v1.UsageQueryRequest
 	(*UsageRow)(nil),                  // 12: switchyard.v1.UsageRow
 	(*UsageQueryResponse)(nil),        // 13: switchyard.v1.UsageQueryResponse
-	(*Service)(nil),                   // 14: switchyard.v1.Service
-	(*CredentialSource)(nil),          // 15: switchyard.v1.CredentialSource
-	(*Status)(nil),                    // 16: switchyard.v1.Status
-	(*timestamppb.Timestamp)(nil),     // 17: google.protobuf.Timestamp
+	(*RotateMasterRequest)(nil),       // 14: switchyard.v1.RotateMasterRequest
+	(*RotateMasterResponse)(nil),      // 15: switchyard.v1.RotateMasterResponse
+	(*Service)(nil),                   // 16: switchyard.v1.Service
+	(*CredentialSource)(nil),          // 17: switchyard.v1.CredentialSource
+	(*Status)(nil),                    // 18: switchyard.v1.Status
+	(*timestamppb.Timestamp)(nil),     // 19: google.protobuf.Timestamp
 }
 var file_switchyard_v1_admin_proto_depIdxs = []int32{
-	14, // 0: switchyard.v1.RegisterServiceRequest.service:type_name -> switchyard.v1.Service
-	15, // 1: switchyard.v1.RegisterServiceRequest.credential:type_name -> switchyard.v1.CredentialSource
-	14, // 2: switchyard.v1.ServiceView.service:type_name -> switchyard.v1.Service
-	16, // 3: switchyard.v1.ServiceView.status:type_name -> switchyard.v1.Status
+	16, // 0: switchyard.v1.RegisterServiceRequest.service:type_name -> switchyard.v1.Service
+	17, // 1: switchyard.v1.RegisterServiceRequest.credential:type_name -> switchyard.v1.CredentialSource
+	16, // 2: switchyard.v1.ServiceView.service:type_name -> switchyard.v1.Service
+	18, // 3: switchyard.v1.ServiceView.status:type_name -> switchyard.v1.Status
 	1,  // 4: switchyard.v1.RegisterServiceResponse.service:type_name -> switchyard.v1.ServiceView
 	1,  // 5: switchyard.v1.GetServiceResponse.service:type_name -> switchyard.v1.ServiceView
 	1,  // 6: switchyard.v1.ListServicesResponse.services:type_name -> switchyard.v1.ServiceView
-	15, // 7: switchyard.v1.UpdateServiceRequest.credential:type_name -> switchyard.v1.CredentialSource
+	17, // 7: switchyard.v1.UpdateServiceRequest.credential:type_name -> switchyard.v1.CredentialSource
 	1,  // 8: switchyard.v1.UpdateServiceResponse.service:type_name -> switchyard.v1.ServiceView
-	17, // 9: switchyard.v1.UsageQueryRequest.since:type_name -> google.protobuf.Timestamp
-	17, // 10: switchyard.v1.UsageQueryRequest.until:type_name -> google.protobuf.Timestamp
-	17, // 11: switchyard.v1.UsageRow.start:type_name -> google.protobuf.Timestamp
+	19, // 9: switchyard.v1.UsageQueryRequest.since:type_name -> google.protobuf.Timestamp
+	19, // 10: switchyard.v1.UsageQueryRequest.until:type_name -> google.protobuf.Timestamp
+	19, // 11: switchyard.v1.UsageRow.start:type_name -> google.protobuf.Timestamp
 	12, // 12: switchyard.v1.UsageQueryResponse.rows:type_name -> switchyard.v1.UsageRow
 	13, // [13:13] is the sub-list for method output_type
 	13, // [13:13] is the sub-list for method input_type
@@ -1000,7 +1105,7 @@ func file_switchyard_v1_admin_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_switchyard_v1_admin_proto_rawDesc), len(file_switchyard_v1_admin_proto_rawDesc)),
 			NumEnums:      0,
-			NumMessages:   14,
+			NumMessages:   16,
 			NumExtensions: 0,
 			NumServices:   0,
 		},

@@ -303,8 +303,12 @@ func (*DeleteCredentialResponse) Descriptor() ([]byte, []int) {
 // ResolveCredentialRequest is sent on sy.rpc.v1.credential.resolve by the
 // router and healthcheck only.
 type ResolveCredentialRequest struct {
-	state         protoimpl.MessageState `protogen:"open.v1"`
-	Name          string                 `protobuf:"bytes,1,opt,name=name,proto3" json:"name,omitempty"`
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The stored credential to resolve.
+	Name string `protobuf:"bytes,1,opt,name=name,proto3" json:"name,omitempty"`
+	// Or a source not stored yet (a registration's probe): env and file are
+	// read by the credential service, which owns that environment.
+	Source        *CredentialSource `protobuf:"bytes,2,opt,name=source,proto3" json:"source,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -344,6 +348,13 @@ func (x *ResolveCredentialRequest) GetName() string {
 		return x.Name
 	}
 	return ""
+}
+
+func (x *ResolveCredentialRequest) GetSource() *CredentialSource {
+	if x != nil {
+		return x.Source
+	}
+	return nil
 }
 
 type ResolveCredentialResponse struct {
@@ -690,9 +701,10 @@ const file_switchyard_v1_internal_proto_rawDesc = "" +
 	"\x06key_id\x18\x01 \x01(\tR\x05keyId\"-\n" +
 	"\x17DeleteCredentialRequest\x12\x12\n" +
 	"\x04name\x18\x01 \x01(\tR\x04name\"\x1a\n" +
-	"\x18DeleteCredentialResponse\".\n" +
+	"\x18DeleteCredentialResponse\"g\n" +
 	"\x18ResolveCredentialRequest\x12\x12\n" +
-	"\x04name\x18\x01 \x01(\tR\x04name\"1\n" +
+	"\x04name\x18\x01 \x01(\tR\x04name\x127\n" +
+	"\x06source\x18\x02 \x01(\v2\x1f.switchyard.v1.CredentialSourceR\x06source\"1\n" +
 	"\x19ResolveCredentialResponse\x12\x14\n" +
 	"\x05value\x18\x01 \x01(\tR\x05value\"\x86\x04\n" +
 	"\n" +
@@ -760,16 +772,17 @@ var file_switchyard_v1_internal_proto_depIdxs = []int32{
 	12, // 1: switchyard.v1.ProbeRequest.credential:type_name -> switchyard.v1.CredentialSource
 	13, // 2: switchyard.v1.ProbeResponse.status:type_name -> switchyard.v1.Status
 	12, // 3: switchyard.v1.PutCredentialRequest.source:type_name -> switchyard.v1.CredentialSource
-	14, // 4: switchyard.v1.UsageEvent.time:type_name -> google.protobuf.Timestamp
-	11, // 5: switchyard.v1.RegistryEvent.service:type_name -> switchyard.v1.Service
-	14, // 6: switchyard.v1.RegistryEvent.time:type_name -> google.protobuf.Timestamp
-	13, // 7: switchyard.v1.HealthEvent.previous:type_name -> switchyard.v1.Status
-	13, // 8: switchyard.v1.HealthEvent.current:type_name -> switchyard.v1.Status
-	9,  // [9:9] is the sub-list for method output_type
-	9,  // [9:9] is the sub-list for method input_type
-	9,  // [9:9] is the sub-list for extension type_name
-	9,  // [9:9] is the sub-list for extension extendee
-	0,  // [0:9] is the sub-list for field type_name
+	12, // 4: switchyard.v1.ResolveCredentialRequest.source:type_name -> switchyard.v1.CredentialSource
+	14, // 5: switchyard.v1.UsageEvent.time:type_name -> google.protobuf.Timestamp
+	11, // 6: switchyard.v1.RegistryEvent.service:type_name -> switchyard.v1.Service
+	14, // 7: switchyard.v1.RegistryEvent.time:type_name -> google.protobuf.Timestamp
+	13, // 8: switchyard.v1.HealthEvent.previous:type_name -> switchyard.v1.Status
+	13, // 9: switchyard.v1.HealthEvent.current:type_name -> switchyard.v1.Status
+	10, // [10:10] is the sub-list for method output_type
+	10, // [10:10] is the sub-list for method input_type
+	10, // [10:10] is the sub-list for extension type_name
+	10, // [10:10] is the sub-list for extension extendee
+	0,  // [0:10] is the sub-list for field type_name
 }
 
 func init() { file_switchyard_v1_internal_proto_init() }

@@ -1,0 +1,130 @@
+// Package healthcheck is the healthcheck service: it probes every
+// registered external inference service with a cheap, protocol-specific
+// metadata read (never a paid completion), keeps each one's status and an
+// actionable message in the sy_status bucket, and publishes a health event
+// on every change. The registry asks it for an inline probe before any
+// create or change.
+//
+// Owns: the sy_status KV bucket.
+// Serves: sy.rpc.v1.health.probe.
+// Watches: sy_services. Publishes: sy.evt.health.<service>.changed.
+package healthcheck
+
+import (
+	"context"
+	"log/slog"
+	"sync"
+	"time"
+
+	"github.com/nats-io/nats.go/jetstream"
+	"google.golang.org/protobuf/proto"
+	"google.golang.org/protobuf/types/known/timestamppb"
+
+	"github.com/switchyard/switchyard/pkg/apierr"
+	"github.com/switchyard/switchyard/pkg/contract"
+	pb "github.com/switchyard/switchyard/pkg/gen/switchyard/v1"
+	"github.com/switchyard/switchyard/services/healthcheck/internal/probe"
+	"github.com/switchyard/switchyard/services/healthcheck/internal/store"
+)
+
+// inlineResultTTL is how long an inline probe's result stands in for the
+// first background probe of the service it was made for.
+const inlineResultTTL = time.Minute
+
+// Config tunes the background refresh.
+type Config struct {
+	Interval    time.Duration // between rounds (default 5 min)
+	Jitter      time.Duration // each probe waits a random part of this
+	Concurrency int           // probes in flight at once
+}
+
+// Service is the healthcheck service.
+type Service struct {
+	cfg    Config
+	prober *Prober
+	store  *store.Store
+	js     jetstream.JetStream
+	log    *slog.Logger
+
+	mu       sync.Mutex
+	services map[string]*pb.Service
+	recent   map[string]recentProbe
+	wake     chan string
+}
+
+type recentProbe struct {
+	service *pb.Service
+	status  *pb.Status
+	at      time.Time
+}
+
+// New returns the service.
+func New(cfg Config, p *Prober, s *store.Store, js jetstream.JetStream, log *slog.Logger) *Service {
+	if cfg.Concurrency <= 0 {
+		cfg.Concurrency = 8
+	}
+	return &Service{
+		cfg: cfg, prober: p, store: s, js: js, log: log,
+		services: map[string]*pb.Service{}, recent: map[string]recentProbe{},
+		wake: make(chan string, 1024),
+	}
+}
+
+// InlineProbe probes a service that is about to be registered or changed.
+// It writes nothing: the status is recorded when the registry's write of
+// the service arrives through the watch, so a refused registration leaves
+// no status behind.
+func (s *Service) InlineProbe(ctx context.Context, req *pb.ProbeRequest) (*pb.Status, error) {
+	svc := req.GetService()
+	if svc.GetName() == "" || svc.GetBaseUrl() == "" || svc.GetProtocol() == "" {
+		return nil, apierr.Field("service", "a probe needs the service's name, base_url and protocol")
+	}
+	st := s.prober.Probe(ctx, svc, req.GetCredential())
+	s.mu.Lock()
+	s.recent[svc.GetName()] = recentProbe{service: proto.Clone(svc).(*pb.Service), status: st, at: time.Now()}
+	s.mu.Unlock()
+	return st, nil
+}
+
+// record stores st, keeping the time of the last transition when the state
+// did not change, and publishes a health event when it did.
+func (s *Service) record(ctx context.Context, st *pb.Status) {
+	s.mu.Lock()
+	_, known := s.services[st.GetService()]
+	s.mu.Unlock()
+	if !known {
+		return // deregistered while the probe ran
+	}
+	prev, err := s.store.GetStatus(ctx, st.GetService())
+	if err != nil {
+		s.log.Warn("read status", "service", st.GetService(), "err", err)
+	}
+	if prev != nil && prev.GetState() == st.GetState() {
+		st.TransitionedAt = prev.GetTransitionedAt()
+	}
+	if err := s.store.PutStatus(ctx, st); err != nil {
+		s.log.Warn("write status", "service", st.GetService(), "err", err)
+		return
+	}
+	if prev == nil || prev.GetState() != st.GetState() || prev.GetMessage() != st.GetMessage() {
+		s.publishChange(ctx, prev, st)
+	}
+}
+
+func (s *Service) publishChange(ctx context.Context, prev, cur *pb.Status) {
+	data, err := proto.Marshal(&pb.HealthEvent{Previous: prev, Current: cur})
+	if err == nil {
+		_, err = s.js.Publish(ctx, contract.HealthChanged(cur.GetService()), data)
+	}
+	if err != nil {
+		s.log.Warn("publish health event", "service", cur.GetService(), "err", err)
+		return
+	}
+	s.log.Info("status changed", "service", cur.GetService(), "state", cur.GetState(), "message", cur.GetMessage())
+}
+
+func pendingStatus(name string) *pb.Status {
+	now := timestamppb.Now()
+	return &pb.Status{Service: name, State: string(probe.StatusPending), Message: probe.PendingMessage,
+		CheckedAt: now, TransitionedAt: now}
+}

@@ -1,0 +1,136 @@
+package registry
+
+import (
+	"context"
+	"errors"
+	"slices"
+
+	"google.golang.org/protobuf/proto"
+	"google.golang.org/protobuf/types/known/timestamppb"
+
+	"github.com/switchyard/switchyard/pkg/apierr"
+	"github.com/switchyard/switchyard/pkg/contract"
+	pb "github.com/switchyard/switchyard/pkg/gen/switchyard/v1"
+	"github.com/switchyard/switchyard/services/registry/internal/store"
+)
+
+// Update changes a service's editable fields (functions, tags, API key).
+// A new key is probed first and stored beside the old one; the record then
+// switches to it in one compare-and-set, so the edge never sees a service
+// without a working key.
+func (s *service) Update(ctx context.Context, req *pb.UpdateServiceRequest) (*pb.ServiceView, error) {
+	cur, rev, err := s.store.Get(ctx, req.GetName())
+	if errors.Is(err, store.ErrNotFound) {
+		return nil, apierr.Newf(apierr.NotFound, "no service named %q: see `syctl services list`", req.GetName())
+	}
+	if err != nil {
+		return nil, unavailable(err)
+	}
+	if err := refuseCreateOnly(cur, req); err != nil {
+		return nil, err
+	}
+	next, err := s.merge(cur, req)
+	if err != nil {
+		return nil, err
+	}
+	if req.GetCredential().GetSource() == nil {
+		return s.commit(ctx, next, rev, "")
+	}
+	st, err := s.probe(ctx, next, req.GetCredential())
+	if err != nil {
+		return nil, err
+	}
+	next.CredentialRef = newCredentialRef(next.GetName())
+	if err := s.putCredential(ctx, next.GetCredentialRef(), req.GetCredential()); err != nil {
+		return nil, err
+	}
+	view, err := s.commit(ctx, next, rev, cur.GetCredentialRef())
+	if err != nil {
+		s.deleteCredential(next.GetCredentialRef())
+		return nil, err
+	}
+	view.Status = st
+	return view, nil
+}
+
+// commit writes next over revision rev and then drops oldCredential.
+func (s *service) commit(ctx context.Context, next *pb.Service, rev uint64, oldCredential string) (*pb.ServiceView, error) {
+	next.UpdatedAt = timestamppb.New(s.now())
+	if err := s.store.Update(ctx, next, rev); err != nil {
+		if errors.Is(err, store.ErrConflict) {
+			return nil, apierr.Newf(apierr.FailedPrecondition, "service %q changed while this update ran; retry it", next.GetName())
+		}
+		return nil, unavailable(err)
+	}
+	if oldCredential != "" {
+		s.deleteCredential(oldCredential)
+	}
+	s.publish(ctx, contract.VerbUpdated, next)
+	return s.view(ctx, next)
+}
+
+var createOnlyFields = []string{"name", "model", "base_url", "protocol", "allow_insecure_tls"}
+
+// refuseCreateOnly refuses an update that names or changes a create-only
+// field.
+func refuseCreateOnly(cur *pb.Service, req *pb.UpdateServiceRequest) error {
+	changed := map[string]bool{
+		"model":              req.GetModel() != "" && req.GetModel() != cur.GetModel(),
+		"base_url":           req.GetBaseUrl() != "" && req.GetBaseUrl() != cur.GetBaseUrl(),
+		"protocol":           req.GetProtocol() != "" && req.GetProtocol() != cur.GetProtocol(),
+		"allow_insecure_tls": req.GetAllowInsecureTls() && !cur.GetAllowInsecureTls(),
+	}
+	for _, m := range req.GetUpdateMask() {
+		changed[m] = changed[m] || isCreateOnly(m)
+	}
+	for _, f := range createOnlyFields {
+		if changed[f] {
+			return apierr.Field(f, f+" cannot be changed after registration: deregister the service and register it again")
+		}
+	}
+	return nil
+}
+
+func isCreateOnly(field string) bool { return slices.Contains(createOnlyFields, field) }
+
+// merge applies the editable fields: those in update_mask, or, without a
+// mask, those that are set.
+func (s *service) merge(cur *pb.Service, req *pb.UpdateServiceRequest) (*pb.Service, error) {
+	next := proto.Clone(cur).(*pb.Service)
+	masked := func(f string, set bool) bool {
+		if len(req.GetUpdateMask()) == 0 {
+			return set
+		}
+		return slices.Contains(req.GetUpdateMask(), f)
+	}
+	if masked("functions", len(req.GetFunctions()) > 0) {
+		next.Functions = req.GetFunctions()
+	}
+	if masked("tags", len(req.GetTags()) > 0) {
+		next.Tags = req.GetTags()
+	}
+	checked, err := normalise(next)
+	if err != nil {
+		return nil, err
+	}
+	next.Functions, next.Tags = checked.GetFunctions(), checked.GetTags()
+	return next, nil
+}
+
+// Deregister removes the record first (the edge stops routing to it), then
+// its credential; its status goes when healthcheck sees the delete.
+func (s *service) Deregister(ctx context.Context, name string) error {
+	cur, _, err := s.store.Get(ctx, name)
+	if errors.Is(err, store.ErrNotFound) {
+		return apierr.Newf(apierr.NotFound, "no service named %q: see `syctl services list`", name)
+	}
+	if err != nil {
+		return unavailable(err)
+	}
+	if err := s.store.Delete(ctx, name); err != nil && !errors.Is(err, store.ErrNotFound) {
+		return unavailable(err)
+	}
+	s.deleteCredential(cur.GetCredentialRef())
+	s.publish(ctx, contract.VerbDeregistered, cur)
+	return nil
+}
