@@ -199,3 +199,21 @@ func benchRedactor(n int) *Redactor {
 	}
 	return r
 }
+
+func TestRedactorConcurrentUse(t *testing.T) {
+	r := NewRedactor()
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		for i := range 200 {
+			r.Add(New(fmt.Sprintf("sk-concurrent-%04d", i)))
+		}
+	}()
+	for range 200 {
+		_ = r.Redact("sk-concurrent-0001 and some text")
+	}
+	<-done
+	if got := r.Redact("sk-concurrent-0199"); got != Redacted {
+		t.Errorf("got %q", got)
+	}
+}
