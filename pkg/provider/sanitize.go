@@ -34,12 +34,17 @@ func Sanitize(text string, secrets ...string) string {
 	if len(text) > sanitizeInputLimit {
 		text = text[:sanitizeInputLimit]
 	}
-	text = strings.Join(strings.Fields(printableOnly(text)), " ")
+	text = normalize(text)
 	for _, secret := range secrets {
 		text = redactSecret(text, secret)
 	}
 	text = redactMaskedEchoes(text)
 	return truncateRunes(text, MaxQuotedMessage)
+}
+
+// normalize keeps printable characters only and collapses whitespace.
+func normalize(text string) string {
+	return strings.Join(strings.Fields(printableOnly(text)), " ")
 }
 
 func printableOnly(text string) string {
@@ -56,6 +61,7 @@ func secretVariants(secret string) []string {
 	raw := []byte(secret)
 	candidates := []string{
 		secret,
+		normalize(secret), // the text is normalised before redaction
 		base64.StdEncoding.EncodeToString(raw),
 		base64.RawStdEncoding.EncodeToString(raw),
 		base64.URLEncoding.EncodeToString(raw),
