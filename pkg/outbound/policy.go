@@ -211,16 +211,25 @@ func (e *BlockedError) advice() string {
 		if !e.Addr.IsValid() {
 			return "Switchyard never calls cloud metadata endpoints by name"
 		}
-		single := netip.PrefixFrom(e.Addr, e.Addr.BitLen())
-		return fmt.Sprintf("Switchyard never calls cloud metadata endpoints unless -%s lists %s on its own", FlagName, single)
+		return fmt.Sprintf("Switchyard never calls cloud metadata endpoints unless -%s lists %s on its own", FlagName, e.singlePrefix(""))
 	case ClassLoopback:
-		return fmt.Sprintf("to reach a service on this host, allow it with -%s=127.0.0.1/32 (or loopback)", FlagName)
+		return fmt.Sprintf("to reach a service on this host, allow it with -%s=%s (or loopback)", FlagName, e.singlePrefix("127.0.0.1/32"))
 	case ClassPrivate, ClassSharedCGNAT:
-		return fmt.Sprintf("to reach an in-cluster service, allowlist its address or range with -%s (or private)", FlagName)
+		return fmt.Sprintf("to reach an in-cluster service, allowlist its address or range with -%s=%s (or private)", FlagName, e.singlePrefix("10.0.0.0/8"))
 	case ClassLinkLocal:
 		return fmt.Sprintf("if this is intended, allowlist the address with -%s", FlagName)
 	case ClassNumericHost:
 		return "write the address as a dotted quad (for example 192.0.2.10) or use a DNS name"
 	}
 	return "this address can never be an upstream; use the service's real address"
+}
+
+// singlePrefix is the narrowest allowlist entry that would admit e.Addr, or
+// example when the refusal was by name.
+func (e *BlockedError) singlePrefix(example string) string {
+	if !e.Addr.IsValid() {
+		return example
+	}
+	addr := e.Addr.WithZone("")
+	return netip.PrefixFrom(addr, addr.BitLen()).String()
 }

@@ -250,7 +250,11 @@ func TestBlockedErrorMessage(t *testing.T) {
 		},
 		{
 			&BlockedError{Addr: netip.MustParseAddr("10.0.0.1"), Class: ClassPrivate},
-			[]string{"private address", "in-cluster"},
+			[]string{"private address", "in-cluster", "-outbound-allow=10.0.0.1/32 (or private)"},
+		},
+		{
+			&BlockedError{Addr: netip.MustParseAddr("::1"), Class: ClassLoopback},
+			[]string{"::1 is a loopback address", "-outbound-allow=::1/128 (or loopback)"},
 		},
 	}
 	for _, tt := range tests {
