@@ -140,6 +140,11 @@ func consumers(r int) []StreamConsumer {
 			Durable: ConsumerMetering, AckPolicy: jetstream.AckExplicitPolicy,
 			AckWait: 30 * time.Second, MaxAckPending: MeteringBatch,
 			DeliverPolicy: jetstream.DeliverAllPolicy, Replicas: r,
+			// One metering replica is pinned at a time; the others take over
+			// when it stops pulling. Applying events in stream order from a
+			// single reader is what keeps rollups exactly-once.
+			PriorityPolicy: jetstream.PriorityPolicyPinned,
+			PriorityGroups: []string{MeteringPriorityGroup}, PinnedTTL: 5 * time.Second,
 			Description: "metering: counts each usage event exactly once",
 		},
 	}}
@@ -149,6 +154,9 @@ func consumers(r int) []StreamConsumer {
 // applies a batch in stream order before acking it, which keeps redeliveries
 // in order (see services/metering).
 const MeteringBatch = 256
+
+// MeteringPriorityGroup is the priority group metering replicas pull with.
+const MeteringPriorityGroup = "metering"
 
 // EnsureTopology creates or updates every stream, bucket and consumer. It is
 // idempotent: every service calls it at start.
