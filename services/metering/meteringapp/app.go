@@ -28,7 +28,7 @@ type Config struct {
 	Version  string
 }
 
-// RegisterFlags adds the registry's flags with the given prefix. It has
+// RegisterFlags adds metering's flags with the given prefix. It has
 // none of its own yet; the method keeps every app's seam the same.
 func (c *Config) RegisterFlags(fs *flag.FlagSet, prefix string) {}
 
