@@ -1,0 +1,249 @@
+package translate
+
+import (
+	"bytes"
+	"encoding/json"
+	"net/http"
+	"net/url"
+
+	"github.com/switchyard/switchyard/services/router/internal/sse"
+)
+
+// OpenAIConfig configures the OpenAI-family and Azure translators.
+type OpenAIConfig struct {
+	// ForceStreamUsage adds stream_options.include_usage to streamed requests
+	// so every stream can be metered; the usage chunk is then hidden from
+	// clients that did not ask for it. This is the one change besides the
+	// model name that the passthrough makes to the client's bytes.
+	ForceStreamUsage bool
+}
+
+// openAIFamily forwards OpenAI-shaped bodies to OpenAI, vLLM, NIM, OpenRouter
+// (azure=false) or to an Azure OpenAI deployment (azure=true).
+type openAIFamily struct {
+	cfg      OpenAIConfig
+	azure    bool
+	endpoint string // "chat/completions", "completions" or "embeddings"
+}
+
+// NewOpenAI returns the passthrough translator for OpenAI-family upstreams:
+// the body goes out byte for byte except the model value.
+func NewOpenAI(cfg OpenAIConfig) Chat {
+	return &openAIChat{openAIFamily{cfg: cfg, endpoint: "chat/completions"}}
+}
+
+// NewAzure returns the translator for classic Azure OpenAI deployments:
+// /openai/deployments/{deployment}/chat/completions?api-version=…, body
+// unchanged (Azure selects the model by deployment and ignores "model").
+func NewAzure(cfg OpenAIConfig) Chat {
+	return &openAIChat{openAIFamily{cfg: cfg, azure: true, endpoint: "chat/completions"}}
+}
+
+type openAIChat struct{ f openAIFamily }
+
+func (c *openAIChat) Request(req *ChatRequest, t Target) (UpstreamRequest, error) {
+	return c.f.request(req.Raw, t, req.Stream && !req.IncludeUsage())
+}
+
+func (c *openAIChat) Response(_ *ChatRequest, status int, body []byte) ([]byte, Usage, error) {
+	return c.f.response(status, body)
+}
+
+func (c *openAIChat) NewStream(req *ChatRequest) Stream {
+	return c.f.newStream(req.IncludeUsage())
+}
+
+// request builds the upstream call; addUsage asks for stream usage the
+// client did not request (when ForceStreamUsage is on).
+func (f openAIFamily) request(raw []byte, t Target, addUsage bool) (UpstreamRequest, error) {
+	var edits []memberEdit
+	if !f.azure && t.Model != "" {
+		model := quoteJSON(t.Model)
+		edits = append(edits, memberEdit{key: "model", replace: func([]byte) []byte { return model }})
+	}
+	if addUsage && f.cfg.ForceStreamUsage {
+		edits = append(edits, memberEdit{key: "stream_options", replace: withIncludeUsage,
+			insert: []byte(`{"include_usage":true}`)})
+	}
+	body := raw
+	if len(edits) > 0 {
+		var err error
+		if body, err = editMembers(raw, edits...); err != nil {
+			return UpstreamRequest{}, invalidRequest("", "The request body must be a JSON object.")
+		}
+	}
+	if !f.azure {
+		return UpstreamRequest{Method: http.MethodPost, Path: "/v1/" + f.endpoint, Body: body}, nil
+	}
+	return f.azureRequest(body, t)
+}
+
+func (f openAIFamily) azureRequest(body []byte, t Target) (UpstreamRequest, error) {
+	deployment := t.AzureDeployment
+	if deployment == "" {
+		deployment = t.Model
+	}
+	if deployment == "" || t.AzureAPIVersion == "" {
+		return UpstreamRequest{}, &Error{Status: http.StatusInternalServerError, Type: "server_error",
+			Code: "service_misconfigured", Message: "The Azure OpenAI service has no deployment or api-version configured."}
+	}
+	return UpstreamRequest{
+		Method: http.MethodPost,
+		Path:   "/openai/deployments/" + url.PathEscape(deployment) + "/" + f.endpoint,
+		Query:  url.Values{"api-version": {t.AzureAPIVersion}},
+		Body:   body,
+	}, nil
+}
+
+// withIncludeUsage sets include_usage in an existing stream_options value.
+func withIncludeUsage(old []byte) []byte {
+	opts := map[string]json.RawMessage{}
+	_ = json.Unmarshal(old, &opts)
+	if opts == nil {
+		opts = map[string]json.RawMessage{}
+	}
+	opts["include_usage"] = json.RawMessage("true")
+	out, _ := json.Marshal(opts)
+	return out
+}
+
+type openAIUsage struct {
+	PromptTokens        int64 `json:"prompt_tokens"`
+	CompletionTokens    int64 `json:"completion_tokens"`
+	PromptTokensDetails *struct {
+		CachedTokens int64 `json:"cached_tokens"`
+	} `json:"prompt_tokens_details"`
+	CompletionTokensDetails *struct {
+		ReasoningTokens int64 `json:"reasoning_tokens"`
+	} `json:"completion_tokens_details"`
+}
+
+func (u *openAIUsage) toUsage() Usage {
+	if u == nil {
+		return Usage{}
+	}
+	out := Usage{PromptTokens: u.PromptTokens, CompletionTokens: u.CompletionTokens}
+	if u.PromptTokensDetails != nil {
+		out.CachedTokens = u.PromptTokensDetails.CachedTokens
+	}
+	if u.CompletionTokensDetails != nil {
+		out.ReasoningTokens = u.CompletionTokensDetails.ReasoningTokens
+	}
+	return out.normalize()
+}
+
+// response passes a successful body through unchanged and extracts usage;
+// errors are normalised because "OpenAI-compatible" error bodies differ.
+func (f openAIFamily) response(status int, body []byte) ([]byte, Usage, error) {
+	if status >= 400 {
+		return nil, Usage{}, NormalizeError(status, body)
+	}
+	var parsed struct {
+		Usage *openAIUsage    `json:"usage"`
+		Error json.RawMessage `json:"error"`
+	}
+	if err := json.Unmarshal(body, &parsed); err != nil {
+		return nil, Usage{}, AsError(err)
+	}
+	if len(parsed.Error) > 0 && string(parsed.Error) != "null" {
+		return nil, Usage{}, streamError(body)
+	}
+	return body, parsed.Usage.toUsage(), nil
+}
+
+// openAIStream forwards OpenAI-family chunks, records usage, hides the
+// forced usage chunk and drops Azure's empty filter-only chunks.
+type openAIStream struct {
+	includeUsage bool
+	usage        Usage
+	done         bool
+	sawFinish    bool
+}
+
+func (f openAIFamily) newStream(includeUsage bool) Stream {
+	return &openAIStream{includeUsage: includeUsage}
+}
+
+var (
+	doneMarker   = []byte("[DONE]")
+	usageMarker  = []byte(`"usage":{`)
+	errorMarker  = []byte(`"error"`)
+	finishMarker = []byte(`"finish_reason":"`)
+	emptyChoices = []byte(`"choices":[]`)
+	filterMarker = []byte(`"content_filter_offsets"`)
+)
+
+func (s *openAIStream) Event(ev sse.Event, emit func([]byte) error) error {
+	data := bytes.TrimSpace(ev.Data)
+	if bytes.Equal(data, doneMarker) {
+		s.done = true
+		return nil
+	}
+	if len(data) == 0 && len(ev.Raw) > 0 {
+		data = ev.Raw
+	}
+	if len(data) == 0 {
+		return nil
+	}
+	s.sawFinish = s.sawFinish || bytes.Contains(data, finishMarker)
+	if !bytes.Contains(data, usageMarker) && !bytes.Contains(data, errorMarker) &&
+		!bytes.Contains(data, emptyChoices) && !bytes.Contains(data, filterMarker) {
+		return emit(data) // fast path: an ordinary delta chunk
+	}
+	return s.inspect(ev.Name, data, emit)
+}
+
+func (s *openAIStream) inspect(name string, data []byte, emit func([]byte) error) error {
+	var chunk struct {
+		Choices []streamChoice  `json:"choices"`
+		Usage   *openAIUsage    `json:"usage"`
+		Error   json.RawMessage `json:"error"`
+	}
+	if err := json.Unmarshal(data, &chunk); err != nil {
+		return malformedStream(err)
+	}
+	if (len(chunk.Error) > 0 && string(chunk.Error) != "null") || name == "error" {
+		return streamError(data)
+	}
+	if chunk.Usage != nil {
+		s.usage = chunk.Usage.toUsage()
+	}
+	if len(chunk.Choices) == 0 && (chunk.Usage == nil || !s.includeUsage) {
+		return nil // Azure prompt_filter_results chunk, or a usage chunk the client did not ask for
+	}
+	if chunk.Usage == nil && !hasDelta(chunk.Choices) {
+		return nil // Azure trailing content-filter chunk without delta: clients crash on it
+	}
+	return emit(data)
+}
+
+type streamChoice struct {
+	Delta        json.RawMessage `json:"delta"`
+	FinishReason *string         `json:"finish_reason"`
+}
+
+func hasDelta(choices []streamChoice) bool {
+	for _, c := range choices {
+		if (len(c.Delta) > 0 && string(c.Delta) != "null") || c.FinishReason != nil {
+			return true
+		}
+	}
+	return false
+}
+
+func (s *openAIStream) Finish(func([]byte) error) (Usage, error) {
+	if !s.done && !s.sawFinish {
+		return s.usage, truncatedStream()
+	}
+	return s.usage, nil
+}
+
+func malformedStream(err error) *Error {
+	return &Error{Status: http.StatusBadGateway, Type: "server_error", Code: "upstream_malformed_stream",
+		Message: "The upstream service sent a malformed stream event: " + err.Error(), UpstreamStatus: http.StatusOK}
+}
+
+func truncatedStream() *Error {
+	return &Error{Status: http.StatusBadGateway, Type: "server_error", Code: "upstream_stream_truncated",
+		Message: "The upstream stream ended before the response was complete.", UpstreamStatus: http.StatusOK, Retryable: true}
+}
