@@ -1,0 +1,124 @@
+// Package edge is the router's OpenAI-compatible HTTP edge: it decodes and
+// bounds each request, picks a route from the in-memory route cache,
+// translates to the upstream's protocol, injects the provider key, streams
+// or returns the answer in OpenAI's shape, and queues one usage event per
+// request. Nothing here waits on NATS.
+//
+// The edge uses net/http directly rather than go-kit's HTTP transport: the
+// hot path streams, and per-request allocations matter (issue 8).
+package edge
+
+import (
+	"crypto/rand"
+	"encoding/hex"
+	"errors"
+	"io"
+	"log/slog"
+	"net/http"
+	"strconv"
+	"sync/atomic"
+	"time"
+
+	"github.com/switchyard/switchyard/services/router/internal/edgejson"
+	"github.com/switchyard/switchyard/services/router/internal/routes"
+	"github.com/switchyard/switchyard/services/router/internal/usage"
+)
+
+// Config bounds what the edge accepts and how long it waits.
+type Config struct {
+	MaxBodyBytes      int64         // request body limit (413 above it)
+	MaxHeaderBytes    int           // request header limit (431 above it)
+	ReadHeaderTimeout time.Duration // slowloris guard
+	MaxUpstreamBytes  int64         // non-streamed upstream body limit
+	FirstByteTimeout  time.Duration // upstream response headers
+	StreamIdleTimeout time.Duration // between upstream stream events
+	TotalTimeout      time.Duration // whole request
+	WriteTimeout      time.Duration // per write to a client, so a stalled reader is cut off
+	MaxEventBytes     int           // largest upstream SSE event
+	Scan              edgejson.Options
+}
+
+// DefaultConfig is the production default.
+func DefaultConfig() Config {
+	return Config{
+		MaxBodyBytes: 20 << 20, MaxHeaderBytes: 64 << 10, ReadHeaderTimeout: 10 * time.Second,
+		MaxUpstreamBytes: 64 << 20, FirstByteTimeout: 5 * time.Minute, StreamIdleTimeout: 2 * time.Minute,
+		TotalTimeout: 30 * time.Minute, WriteTimeout: 30 * time.Second, MaxEventBytes: 8 << 20,
+	}
+}
+
+// Server is the edge.
+type Server struct {
+	cfg    Config
+	routes *routes.Cache
+	usage  *usage.Publisher
+	log    *slog.Logger
+
+	idPrefix string
+	seq      atomic.Uint64
+	rr       atomic.Uint64
+}
+
+// New returns the edge over a route cache and a usage publisher.
+func New(cfg Config, cache *routes.Cache, pub *usage.Publisher, log *slog.Logger) *Server {
+	var b [6]byte
+	_, _ = rand.Read(b[:])
+	return &Server{cfg: cfg, routes: cache, usage: pub, log: log, idPrefix: "req_" + hex.EncodeToString(b[:])}
+}
+
+// Handler returns the edge's routes.
+func (s *Server) Handler() http.Handler {
+	mux := http.NewServeMux()
+	mux.HandleFunc("POST /v1/chat/completions", s.chat)
+	mux.HandleFunc("POST /v1/completions", s.completions)
+	mux.HandleFunc("POST /v1/embeddings", s.embeddings)
+	mux.HandleFunc("GET /v1/models", s.listModels)
+	mux.HandleFunc("GET /v1/models/{id...}", s.getModel)
+	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
+		(&apiError{Status: http.StatusNotFound, Type: typeInvalidRequest, Code: "unknown_url",
+			Message: "Unknown request URL: " + r.Method + " " + r.URL.Path + ". See GET /v1/models and the README for the supported endpoints."}).write(w)
+	})
+	return mux
+}
+
+// HTTPServer wraps the handler in a server with the edge's limits. There is
+// deliberately no global WriteTimeout: it would cut long streams; writes
+// get per-write deadlines instead.
+func (s *Server) HTTPServer(addr string) *http.Server {
+	return &http.Server{
+		Addr: addr, Handler: s.Handler(),
+		ReadHeaderTimeout: s.cfg.ReadHeaderTimeout, MaxHeaderBytes: s.cfg.MaxHeaderBytes,
+		IdleTimeout: 2 * time.Minute,
+	}
+}
+
+// newRequestID is unique across replicas (random prefix per process) and
+// cheap (a counter). It is the usage event's Nats-Msg-Id.
+func (s *Server) newRequestID() string {
+	return s.idPrefix + "_" + strconv.FormatUint(s.seq.Add(1), 36)
+}
+
+// readBody reads a bounded request body, answering 413 itself.
+func (s *Server) readBody(w http.ResponseWriter, r *http.Request) ([]byte, bool) {
+	if r.ContentLength > s.cfg.MaxBodyBytes {
+		tooLarge(w, s.cfg.MaxBodyBytes)
+		return nil, false
+	}
+	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, s.cfg.MaxBodyBytes))
+	var mbe *http.MaxBytesError
+	switch {
+	case errors.As(err, &mbe):
+		tooLarge(w, s.cfg.MaxBodyBytes)
+		return nil, false
+	case err != nil:
+		(&apiError{Status: http.StatusBadRequest, Type: typeInvalidRequest, Code: "body_unreadable",
+			Message: "The request body could not be read completely."}).write(w)
+		return nil, false
+	}
+	return body, true
+}
+
+func tooLarge(w http.ResponseWriter, limit int64) {
+	(&apiError{Status: http.StatusRequestEntityTooLarge, Type: typeInvalidRequest, Code: "request_too_large",
+		Message: "The request body exceeds the gateway's limit of " + strconv.FormatInt(limit, 10) + " bytes."}).write(w)
+}

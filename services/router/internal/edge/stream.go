@@ -1,0 +1,110 @@
+package edge
+
+import (
+	"context"
+	"errors"
+	"io"
+	"net/http"
+	"time"
+
+	"github.com/switchyard/switchyard/services/router/internal/sse"
+	"github.com/switchyard/switchyard/services/router/internal/translate"
+)
+
+// relayStream translates an upstream event stream into OpenAI chunks and
+// flushes each one at once. Once the first byte has gone to the client an
+// error can only end the stream with an error event, never a clean close.
+func (s *Server) relayStream(w http.ResponseWriter, ctx context.Context, cancel context.CancelCauseFunc,
+	c *call, ex *exchange, resp *http.Response) {
+	sse.SetHeaders(w.Header())
+	w.WriteHeader(http.StatusOK)
+	out := sse.NewWriter(w, sse.WithWriteTimeout(s.cfg.WriteTimeout))
+	st := ex.newStream()
+	emit := func(chunk []byte) error {
+		if c.ttft == 0 {
+			c.ttft = time.Since(c.start)
+		}
+		return out.WriteData(chunk)
+	}
+	idle := time.AfterFunc(s.cfg.StreamIdleTimeout, func() { cancel(errIdleTimeout) })
+	defer idle.Stop()
+	in := sse.NewReader(resp.Body, s.cfg.MaxEventBytes)
+	var err error
+	for {
+		var ev sse.Event
+		ev, err = in.Next()
+		if err != nil {
+			break
+		}
+		idle.Reset(s.cfg.StreamIdleTimeout)
+		if err = st.Event(ev, emit); err != nil {
+			break
+		}
+	}
+	s.finishStream(ctx, c, st, out, emit, err)
+}
+
+// finishStream ends the stream: [DONE] after a clean upstream EOF, an error
+// event otherwise; usage is the best count seen either way.
+func (s *Server) finishStream(ctx context.Context, c *call, st translate.Stream, out *sse.Writer,
+	emit func([]byte) error, readErr error) {
+	clean := errors.Is(readErr, io.EOF)
+	if !clean && ctx.Err() != nil && errors.Is(context.Cause(ctx), context.Canceled) {
+		u, _ := st.Finish(func([]byte) error { return nil })
+		c.usage, c.outcome = u, outcomeCancelled
+		return
+	}
+	u, finishErr := st.Finish(emit)
+	c.usage = u
+	if clean && finishErr == nil {
+		c.outcome = outcomeComplete
+		_ = out.WriteDone()
+		return
+	}
+	c.outcome = outcomePartial
+	streamErr := finishErr
+	if !clean && !isTranslateError(readErr) {
+		streamErr = s.streamFailure(ctx, c, readErr)
+	} else if streamErr == nil {
+		streamErr = readErr
+	}
+	_ = out.WriteData(errorJSON(streamErr))
+}
+
+func (s *Server) streamFailure(ctx context.Context, c *call, err error) error {
+	cause := context.Cause(ctx)
+	s.log.Warn("upstream stream ended abnormally", "service", c.route.Name(), "request_id", c.id, "err", err, "cause", cause)
+	if errors.Is(cause, errIdleTimeout) || errors.Is(cause, errTotalTimeout) {
+		return upstreamTimeout(c.route.Name())
+	}
+	return upstreamUnreachable(c.route.Name())
+}
+
+func isTranslateError(err error) bool {
+	var te *translate.Error
+	return errors.As(err, &te)
+}
+
+// errorJSON renders err as the OpenAI error object a stream ends with.
+func errorJSON(err error) []byte {
+	var te *translate.Error
+	if errors.As(err, &te) {
+		return te.JSON()
+	}
+	rec := &bodyRecorder{header: http.Header{}}
+	writeErr(rec, err)
+	return rec.body
+}
+
+// bodyRecorder captures what writeErr would send.
+type bodyRecorder struct {
+	header http.Header
+	body   []byte
+}
+
+func (b *bodyRecorder) Header() http.Header { return b.header }
+func (b *bodyRecorder) WriteHeader(int)     {}
+func (b *bodyRecorder) Write(p []byte) (int, error) {
+	b.body = append(b.body, p...)
+	return len(p), nil
+}

@@ -1,0 +1,206 @@
+package routes
+
+import (
+	"context"
+	"errors"
+	"log/slog"
+	"net/http"
+	"sync"
+	"time"
+
+	"github.com/nats-io/nats.go"
+	"github.com/nats-io/nats.go/jetstream"
+	"google.golang.org/protobuf/proto"
+
+	"github.com/switchyard/switchyard/pkg/apierr"
+	"github.com/switchyard/switchyard/pkg/contract"
+	pb "github.com/switchyard/switchyard/pkg/gen/switchyard/v1"
+	"github.com/switchyard/switchyard/pkg/natsrpc"
+	"github.com/switchyard/switchyard/pkg/secret"
+)
+
+// Clients gives the outbound client for a service's TLS setting.
+type Clients struct {
+	Secure, Insecure *http.Client
+}
+
+// Watcher keeps a Cache current from the sy_services and sy_status buckets
+// and resolves each service's key through the credential service.
+type Watcher struct {
+	cache   *Cache
+	nc      *nats.Conn
+	js      jetstream.JetStream
+	clients Clients
+	log     *slog.Logger
+
+	mu     sync.Mutex
+	routes map[string]*Route
+	states map[string]string
+}
+
+// NewWatcher returns a watcher that fills cache.
+func NewWatcher(cache *Cache, nc *nats.Conn, js jetstream.JetStream, clients Clients, log *slog.Logger) *Watcher {
+	return &Watcher{cache: cache, nc: nc, js: js, clients: clients, log: log,
+		routes: map[string]*Route{}, states: map[string]string{}}
+}
+
+// Run watches until ctx ends; ready is called once both buckets' initial
+// values are in the table.
+func (w *Watcher) Run(ctx context.Context, ready func()) error {
+	services, err := w.watch(ctx, contract.BucketServices)
+	if err != nil {
+		return err
+	}
+	defer func() { _ = services.Stop() }()
+	status, err := w.watch(ctx, contract.BucketStatus)
+	if err != nil {
+		return err
+	}
+	defer func() { _ = status.Stop() }()
+	pending := 2
+	for {
+		select {
+		case <-ctx.Done():
+			return nil
+		case e, ok := <-services.Updates():
+			if !ok {
+				return errors.New("services watch closed")
+			}
+			if e == nil {
+				if pending--; pending == 0 {
+					ready()
+				}
+				continue
+			}
+			w.applyService(ctx, e)
+		case e, ok := <-status.Updates():
+			if !ok {
+				return errors.New("status watch closed")
+			}
+			if e == nil {
+				if pending--; pending == 0 {
+					ready()
+				}
+				continue
+			}
+			w.applyStatus(e)
+		}
+	}
+}
+
+func (w *Watcher) watch(ctx context.Context, bucket string) (jetstream.KeyWatcher, error) {
+	kv, err := w.js.KeyValue(ctx, bucket)
+	if err != nil {
+		return nil, err
+	}
+	return kv.WatchAll(ctx)
+}
+
+func (w *Watcher) applyService(ctx context.Context, e jetstream.KeyValueEntry) {
+	name, ok := contract.Untoken(e.Key())
+	if !ok {
+		return
+	}
+	if e.Operation() != jetstream.KeyValuePut {
+		w.update(func(routes map[string]*Route) { delete(routes, name) })
+		return
+	}
+	var svc pb.Service
+	if err := proto.Unmarshal(e.Value(), &svc); err != nil {
+		w.log.Warn("undecodable service record", "key", e.Key(), "err", err)
+		return
+	}
+	r := w.newRoute(ctx, &svc)
+	w.update(func(routes map[string]*Route) { routes[name] = r })
+	if r.KeyErr != "" {
+		go w.retryKey(ctx, name, &svc)
+	}
+}
+
+// retryKey resolves a key that failed (the credential service may be
+// restarting) with backoff, until it resolves or the record changes.
+func (w *Watcher) retryKey(ctx context.Context, name string, svc *pb.Service) {
+	for delay := time.Second; ctx.Err() == nil; delay = min(2*delay, 30*time.Second) {
+		select {
+		case <-ctx.Done():
+			return
+		case <-time.After(delay):
+		}
+		key, err := w.resolve(ctx, svc.GetCredentialRef())
+		if err != nil {
+			continue
+		}
+		w.update(func(routes map[string]*Route) {
+			if cur, ok := routes[name]; ok && proto.Equal(cur.Service, svc) {
+				c := *cur
+				c.Key, c.KeyErr = key, ""
+				routes[name] = &c
+			}
+		})
+		return
+	}
+}
+
+// newRoute resolves the service's key. A key that cannot be resolved keeps
+// the route in the table, unusable, with the reason, rather than dropping
+// the service silently.
+func (w *Watcher) newRoute(ctx context.Context, svc *pb.Service) *Route {
+	r := &Route{Service: svc, Client: w.clients.Secure}
+	if svc.GetAllowInsecureTls() {
+		r.Client = w.clients.Insecure
+	}
+	key, err := w.resolve(ctx, svc.GetCredentialRef())
+	if err != nil {
+		r.KeyErr = apierr.As(err).Message
+		w.log.Warn("credential unresolvable; service not routable", "service", svc.GetName(), "err", r.KeyErr)
+	}
+	r.Key = key
+	return r
+}
+
+func (w *Watcher) resolve(ctx context.Context, ref string) (secret.Secret, error) {
+	var rep pb.ResolveCredentialResponse
+	cctx, cancel := context.WithTimeout(ctx, 5*time.Second)
+	defer cancel()
+	if err := natsrpc.Call(cctx, w.nc, contract.SubjCredentialResolve, &pb.ResolveCredentialRequest{Name: ref}, &rep); err != nil {
+		return secret.Secret{}, err
+	}
+	return secret.New(rep.GetValue()), nil
+}
+
+func (w *Watcher) applyStatus(e jetstream.KeyValueEntry) {
+	name, ok := contract.Untoken(e.Key())
+	if !ok {
+		return
+	}
+	state := ""
+	if e.Operation() == jetstream.KeyValuePut {
+		var st pb.Status
+		if err := proto.Unmarshal(e.Value(), &st); err == nil {
+			state = st.GetState()
+		}
+	}
+	w.mu.Lock()
+	w.states[name] = state
+	w.mu.Unlock()
+	w.update(func(map[string]*Route) {})
+}
+
+// update applies fn to the route set and publishes a new table with the
+// current health states folded in.
+func (w *Watcher) update(fn func(map[string]*Route)) {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	fn(w.routes)
+	next := make(map[string]*Route, len(w.routes))
+	for name, r := range w.routes {
+		if st := w.states[name]; st != r.State {
+			c := *r
+			c.State = st
+			r = &c
+			w.routes[name] = r
+		}
+		next[name] = r
+	}
+	w.cache.store(NewTable(next))
+}

@@ -1,0 +1,147 @@
+// Package routerapp is the router's seam: Config, flags, validation, and
+// the App that the router binary and the all-in-one switchyard binary run.
+// The App owns the edge HTTP listener, the route cache and its KV watches,
+// and the usage publisher.
+package routerapp
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"sync"
+	"time"
+
+	"github.com/switchyard/switchyard/pkg/contract"
+	"github.com/switchyard/switchyard/pkg/natsx"
+	"github.com/switchyard/switchyard/pkg/outbound"
+	"github.com/switchyard/switchyard/pkg/runtime"
+	"github.com/switchyard/switchyard/services/router/internal/edge"
+	"github.com/switchyard/switchyard/services/router/internal/routes"
+	"github.com/switchyard/switchyard/services/router/internal/usage"
+)
+
+// Name is the target name.
+const Name = "router"
+
+// Config configures the router.
+type Config struct {
+	NATS     natsx.ConnConfig
+	Topology contract.Options
+	// Listen is the edge address.
+	Listen   string
+	Edge     edge.Config
+	Usage    usage.Config
+	Outbound outbound.Policy
+	Version  string
+}
+
+// RegisterFlags adds the router's flags with the given prefix.
+func (c *Config) RegisterFlags(fs *flag.FlagSet, prefix string) {
+	c.Edge = edge.DefaultConfig()
+	fs.StringVar(&c.Listen, prefix+"listen", ":8080", "edge HTTP address (OpenAI-compatible API)")
+	fs.Int64Var(&c.Edge.MaxBodyBytes, prefix+"max-body-bytes", c.Edge.MaxBodyBytes, "largest request body")
+	fs.DurationVar(&c.Edge.FirstByteTimeout, prefix+"first-byte-timeout", c.Edge.FirstByteTimeout, "wait for upstream response headers")
+	fs.DurationVar(&c.Edge.StreamIdleTimeout, prefix+"stream-idle-timeout", c.Edge.StreamIdleTimeout, "longest silence between upstream stream events")
+	fs.DurationVar(&c.Edge.TotalTimeout, prefix+"total-timeout", c.Edge.TotalTimeout, "longest a request may take")
+	fs.DurationVar(&c.Edge.WriteTimeout, prefix+"write-timeout", c.Edge.WriteTimeout, "per-write deadline to clients")
+	fs.IntVar(&c.Usage.Queue, prefix+"usage-queue", 100000, "usage events held while NATS is unreachable")
+	fs.IntVar(&c.Usage.Workers, prefix+"usage-publishers", 4, "concurrent usage publishers")
+	fs.Var(&c.Outbound, prefix+outbound.FlagName, "outbound SSRF policy: loopback, private and/or CIDRs allowed")
+}
+
+// Validate checks the configuration.
+func (c *Config) Validate() error {
+	switch {
+	case c.NATS.URL == "":
+		return errors.New("router: -nats-url is required")
+	case c.Listen == "":
+		return errors.New("router: -listen is required")
+	case c.Edge.MaxBodyBytes <= 0:
+		return errors.New("router: -max-body-bytes must be positive")
+	}
+	return nil
+}
+
+// App is a running router.
+type App struct {
+	cfg   Config
+	log   *slog.Logger
+	addr  chan string
+	ready runtime.Readiness
+}
+
+// New validates cfg.
+func New(cfg Config, log *slog.Logger) (*App, error) {
+	if err := cfg.Validate(); err != nil {
+		return nil, err
+	}
+	return &App{cfg: cfg, log: log.With("svc", Name), addr: make(chan string, 1)}, nil
+}
+
+// Name implements runtime.Module.
+func (a *App) Name() string { return Name }
+
+// Ready reports ready once the route cache holds the KV's initial values.
+func (a *App) Ready() error { return a.ready.Ready() }
+
+// Addr returns the edge's bound address once it listens (useful with :0).
+func (a *App) Addr(ctx context.Context) (string, error) {
+	select {
+	case addr := <-a.addr:
+		a.addr <- addr
+		return addr, nil
+	case <-ctx.Done():
+		return "", ctx.Err()
+	}
+}
+
+// Run serves the edge until ctx ends, then drains it.
+func (a *App) Run(ctx context.Context) error {
+	nc, js, err := runtime.ConnectNATS(ctx, a.cfg.NATS, a.cfg.Topology, a.log)
+	if err != nil {
+		return err
+	}
+	defer runtime.CloseNATS(nc)
+	var cache routes.Cache
+	clients := routes.Clients{
+		Secure:   outbound.NewClient(a.cfg.Outbound, outbound.Options{ResponseHeaderTimeout: -1, Logger: a.log}),
+		Insecure: outbound.NewClient(a.cfg.Outbound, outbound.Options{ResponseHeaderTimeout: -1, InsecureSkipVerify: true, Logger: a.log}),
+	}
+	pub := usage.New(a.cfg.Usage, js, a.log)
+	watcher := routes.NewWatcher(&cache, nc, js, clients, a.log)
+	srv := edge.New(a.cfg.Edge, &cache, pub, a.log).HTTPServer(a.cfg.Listen)
+	ln, err := net.Listen("tcp", a.cfg.Listen)
+	if err != nil {
+		return fmt.Errorf("edge listener on %s: %w (use -listen to pick another address)", a.cfg.Listen, err)
+	}
+	a.addr <- ln.Addr().String()
+	a.log.Info("edge listening", "addr", ln.Addr().String())
+
+	var wg sync.WaitGroup
+	pubCtx, stopPub := context.WithCancel(context.Background())
+	wg.Go(func() { pub.Run(pubCtx) })
+	watchErr := make(chan error, 1)
+	go func() { watchErr <- watcher.Run(ctx, func() { a.ready.Set(nil) }) }()
+	serveErr := make(chan error, 1)
+	go func() { serveErr <- srv.Serve(ln) }()
+
+	select {
+	case <-ctx.Done():
+	case err = <-watchErr:
+	case err = <-serveErr:
+	}
+	a.ready.Set(errors.New("shutting down"))
+	shutdownCtx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	_ = srv.Shutdown(shutdownCtx) // finish in-flight requests, so their usage is queued
+	stopPub()
+	wg.Wait()
+	if errors.Is(err, http.ErrServerClosed) {
+		err = nil
+	}
+	return err
+}
