@@ -21,11 +21,17 @@ var geminiPassKeys = map[string]bool{
 
 var geminiFormats = map[string]bool{"enum": true, "date-time": true, "int32": true, "int64": true, "float": true, "double": true}
 
-// maxSchemaDepth bounds $ref expansion (recursive schemas) and nesting.
-const maxSchemaDepth = 24
+// maxSchemaDepth bounds nesting and $ref expansion of recursive schemas;
+// maxSchemaNodes bounds the total output, since a node with two recursive
+// references would otherwise expand exponentially.
+const (
+	maxSchemaDepth = 24
+	maxSchemaNodes = 5000
+)
 
 type schemaCleaner struct {
-	defs map[string]any
+	defs  map[string]any
+	nodes *int
 }
 
 func sanitizeSchema(raw json.RawMessage) (map[string]any, error) {
@@ -33,7 +39,7 @@ func sanitizeSchema(raw json.RawMessage) (map[string]any, error) {
 	if err := json.Unmarshal(raw, &root); err != nil {
 		return nil, errors.New("parameters must be a JSON object")
 	}
-	c := schemaCleaner{defs: map[string]any{}}
+	c := schemaCleaner{defs: map[string]any{}, nodes: new(int)}
 	for _, key := range []string{"$defs", "definitions"} {
 		if defs, ok := root[key].(map[string]any); ok {
 			for name, def := range defs {
@@ -47,7 +53,8 @@ func sanitizeSchema(raw json.RawMessage) (map[string]any, error) {
 func (c schemaCleaner) clean(node any, depth int) map[string]any {
 	m, ok := node.(map[string]any)
 	out := map[string]any{}
-	if !ok || depth > maxSchemaDepth {
+	*c.nodes++
+	if !ok || depth > maxSchemaDepth || *c.nodes > maxSchemaNodes {
 		return out
 	}
 	if ref, ok := m["$ref"].(string); ok {

@@ -3,6 +3,7 @@ package translate
 import (
 	"bytes"
 	"encoding/json"
+	"errors"
 	"net/http"
 	"net/url"
 
@@ -179,11 +180,14 @@ func (s *openAIStream) Event(ev sse.Event, emit func([]byte) error) error {
 		s.done = true
 		return nil
 	}
-	if len(data) == 0 && len(ev.Raw) > 0 {
-		data = ev.Raw
-	}
 	if len(data) == 0 {
+		if raw := bytes.TrimSpace(ev.Raw); json.Valid(raw) && bytes.Contains(raw, errorMarker) {
+			return streamError(raw) // a bare error object outside the SSE framing
+		}
 		return nil
+	}
+	if !json.Valid(data) {
+		return malformedStream(errInvalidChunk)
 	}
 	s.sawFinish = s.sawFinish || bytes.Contains(data, finishMarker)
 	if !bytes.Contains(data, usageMarker) && !bytes.Contains(data, errorMarker) &&
@@ -237,6 +241,8 @@ func (s *openAIStream) Finish(func([]byte) error) (Usage, error) {
 	}
 	return s.usage, nil
 }
+
+var errInvalidChunk = errors.New("chunk is not valid JSON")
 
 func malformedStream(err error) *Error {
 	return &Error{Status: http.StatusBadGateway, Type: "server_error", Code: "upstream_malformed_stream",
