@@ -131,3 +131,18 @@ func FuzzReader(f *testing.F) {
 		}
 	})
 }
+
+func BenchmarkReaderEvent(b *testing.B) {
+	event := "event: content_block_delta\r\ndata: {\"type\":\"content_block_delta\",\"index\":0,\"delta\":{\"type\":\"text_delta\",\"text\":\"Hello there\"}}\r\n\r\n"
+	stream := strings.Repeat(event, 1000)
+	b.ReportAllocs()
+	b.SetBytes(int64(len(stream)))
+	for b.Loop() {
+		rd := NewReader(strings.NewReader(stream), 0)
+		for {
+			if _, err := rd.Next(); err != nil {
+				break
+			}
+		}
+	}
+}

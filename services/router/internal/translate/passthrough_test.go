@@ -64,7 +64,9 @@ func TestForceStreamUsage(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			var sent struct{ StreamOptions json.RawMessage `json:"stream_options"` }
+			var sent struct {
+				StreamOptions json.RawMessage `json:"stream_options"`
+			}
 			if err := json.Unmarshal(up.Body, &sent); err != nil || string(sent.StreamOptions) != tc.wantOptions {
 				t.Fatalf("stream_options = %s (%v), want %s", sent.StreamOptions, err, tc.wantOptions)
 			}

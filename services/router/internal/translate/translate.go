@@ -2,9 +2,10 @@
 // upstream protocol and converts the upstream answers (bodies, SSE streams and
 // errors) back into exactly what OpenAI would have returned.
 //
-// One file (or pair of files) per protocol: passthrough.go for OpenAI-family
-// upstreams, azure.go for Azure OpenAI deployments, anthropic*.go for the
-// Anthropic Messages API and gemini*.go for Gemini generateContent. Every
+// One group of files per protocol: passthrough.go for OpenAI-family upstreams
+// and Azure OpenAI deployments (chat, legacy completions), anthropic*.go for
+// the Anthropic Messages API, gemini*.go for Gemini generateContent and
+// embeddings.go for /v1/embeddings. Every
 // translator implements Chat; streams keep their per-request state in a Stream.
 // The package is pure: it never does I/O, never sees credentials, and the
 // caller adds the base URL and auth headers to an UpstreamRequest.
