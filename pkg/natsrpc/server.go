@@ -77,6 +77,9 @@ func Serve(nc *nats.Conn, cfg ServiceConfig, routes ...Route) (micro.Service, er
 	if cfg.Logger == nil {
 		cfg.Logger = slog.Default()
 	}
+	if cfg.Version == "" {
+		cfg.Version = "0.0.0" // micro requires SemVer
+	}
 	svc, err := micro.AddService(nc, micro.Config{
 		Name: cfg.Name, Version: cfg.Version, Description: cfg.Description, QueueGroup: cfg.QueueGroup,
 	})

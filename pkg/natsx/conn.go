@@ -32,7 +32,9 @@ func Connect(c ConnConfig, log *slog.Logger) (*nats.Conn, error) {
 		nats.RetryOnFailedConnect(true),
 		nats.ReconnectBufSize(8 << 20),
 		nats.DisconnectErrHandler(func(_ *nats.Conn, err error) {
-			log.Warn("nats disconnected", "conn", c.Name, "err", err)
+			if err != nil { // nil means we closed it
+				log.Warn("nats disconnected", "conn", c.Name, "err", err)
+			}
 		}),
 		nats.ReconnectHandler(func(nc *nats.Conn) {
 			log.Info("nats reconnected", "conn", c.Name, "url", nc.ConnectedUrlRedacted())

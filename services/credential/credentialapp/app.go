@@ -13,6 +13,7 @@ import (
 	"github.com/switchyard/switchyard/pkg/contract"
 	"github.com/switchyard/switchyard/pkg/natsx"
 	"github.com/switchyard/switchyard/pkg/runtime"
+	"github.com/switchyard/switchyard/pkg/secret"
 	"github.com/switchyard/switchyard/services/credential/internal/credential"
 	"github.com/switchyard/switchyard/services/credential/internal/credentialendpoint"
 	"github.com/switchyard/switchyard/services/credential/internal/credentialtransport"
@@ -105,3 +106,7 @@ func (a *App) Run(ctx context.Context) error {
 	<-ctx.Done()
 	return nil
 }
+
+// GenerateMasterKey returns a fresh master key entry ("<id>:<base64>") for
+// a development setup; production keys come from a secret store.
+func GenerateMasterKey(id string) (secret.Secret, error) { return envelope.GenerateKeyEntry(id) }

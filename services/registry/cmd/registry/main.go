@@ -10,7 +10,7 @@ import (
 	"github.com/switchyard/switchyard/services/registry/registryapp"
 )
 
-var version = "dev"
+var version = "0.1.0-dev"
 
 func main() {
 	var common runtime.Common

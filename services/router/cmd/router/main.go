@@ -10,7 +10,7 @@ import (
 	"github.com/switchyard/switchyard/services/router/routerapp"
 )
 
-var version = "dev"
+var version = "0.1.0-dev"
 
 func main() {
 	var common runtime.Common
