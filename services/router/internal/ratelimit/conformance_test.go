@@ -3,6 +3,8 @@ package ratelimit
 import (
 	"context"
 	"math/rand/v2"
+	"net/http"
+	"reflect"
 	"testing"
 	"time"
 )
@@ -29,8 +31,8 @@ func backends(t *testing.T) map[string]backendFactory {
 	client := srv.client()
 	return map[string]backendFactory{
 		"memory": func(_ *testing.T, c *fakeClock) Limiter { return NewMemory(MemoryOptions{Now: c.Now}) },
-		"redis": func(_ *testing.T, c *fakeClock) Limiter {
-			return NewRedis(client, RedisOptions{Prefix: uniquePrefix(), Now: c.Now})
+		"redis": func(t *testing.T, c *fakeClock) Limiter {
+			return mustRedis(t, client, RedisOptions{Prefix: uniquePrefix(), Now: c.Now})
 		},
 	}
 }
@@ -129,7 +131,7 @@ func TestBackendsAgree(t *testing.T) {
 	srv := startRedis(t)
 	clock := newFakeClock()
 	mem := NewMemory(MemoryOptions{Now: clock.Now})
-	red := NewRedis(srv.client(), RedisOptions{Prefix: uniquePrefix(), Now: clock.Now})
+	red := mustRedis(t, srv.client(), RedisOptions{Prefix: uniquePrefix(), Now: clock.Now})
 	rng := rand.New(rand.NewPCG(1, 2))
 	pool := []Scope{
 		KeyScope("a", Limits{RPM: 7, TPM: 5000}),
@@ -165,4 +167,41 @@ func errorsJoin(a, b error) error {
 		return a
 	}
 	return b
+}
+
+func TestSetHeaders(t *testing.T) {
+	tests := []struct {
+		name string
+		d    Decision
+		want http.Header
+	}{
+		{"allowed, both dimensions", Decision{Allowed: true,
+			Requests: Quota{Limit: 60, Remaining: 59, Reset: time.Second},
+			Tokens:   Quota{Limit: 150000, Remaining: 149984, Reset: 6 * time.Minute}},
+			http.Header{
+				"X-Ratelimit-Limit-Requests": {"60"}, "X-Ratelimit-Remaining-Requests": {"59"},
+				"X-Ratelimit-Reset-Requests": {"1s"}, "X-Ratelimit-Limit-Tokens": {"150000"},
+				"X-Ratelimit-Remaining-Tokens": {"149984"}, "X-Ratelimit-Reset-Tokens": {"6m0s"},
+			}},
+		{"denied with retry", Decision{RetryAfter: 1500 * time.Millisecond,
+			Requests: Quota{Limit: 3, Remaining: 0, Reset: 20 * time.Millisecond}},
+			http.Header{
+				"X-Ratelimit-Limit-Requests": {"3"}, "X-Ratelimit-Remaining-Requests": {"0"},
+				"X-Ratelimit-Reset-Requests": {"20ms"}, "Retry-After": {"2"}, "Retry-After-Ms": {"1500"},
+			}},
+		{"too large has no retry", Decision{TooLarge: true, RetryAfter: 0}, http.Header{}},
+		{"unlimited sets nothing", Decision{Allowed: true}, http.Header{}},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			h := http.Header{}
+			tc.d.SetHeaders(h)
+			if !reflect.DeepEqual(h, tc.want) {
+				t.Fatalf("got %v\nwant %v", h, tc.want)
+			}
+			if tc.want.Get("x-ratelimit-limit-requests") != h.Get("X-RateLimit-Limit-Requests") {
+				t.Fatal("header keys are not canonical")
+			}
+		})
+	}
 }

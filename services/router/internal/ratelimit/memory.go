@@ -17,6 +17,11 @@ const (
 // lock shards. An admission locks the shards of its scopes in index order
 // (so concurrent admissions cannot deadlock) and checks and takes all scopes
 // under those locks, which makes it as atomic as the Redis script.
+//
+// Buckets are found by a seeded 64-bit hash of the scope and confirmed by
+// comparing the full identity; the rare scope whose hash is already taken
+// lives in a per-shard overflow map, so collisions cost speed, never
+// correctness.
 type Memory struct {
 	now    func() time.Time
 	seed   maphash.Seed
@@ -25,7 +30,8 @@ type Memory struct {
 
 type memShard struct {
 	mu        sync.Mutex
-	buckets   map[scopeID]*memBucket
+	buckets   map[uint64]*memBucket
+	overflow  map[scopeID]*memBucket
 	nextSweep int64
 	_         [64]byte // keep neighbouring shard locks off one cache line
 }
@@ -36,9 +42,18 @@ type scopeID struct {
 }
 
 type memBucket struct {
+	id     scopeID
 	lv     levels
 	at     int64 // Unix µs of lv
 	fullAt int64 // Unix µs after which the bucket is full and may be dropped
+}
+
+// slot locates one scope's bucket during an admission.
+type slot struct {
+	hash  uint64
+	shard *memShard
+	id    scopeID
+	b     *memBucket // nil while the scope has no state (a full bucket)
 }
 
 // MemoryOptions configure a Memory limiter.
@@ -53,33 +68,36 @@ func NewMemory(opts MemoryOptions) *Memory {
 		m.now = time.Now
 	}
 	for i := range m.shards {
-		m.shards[i].buckets = make(map[scopeID]*memBucket)
+		m.shards[i].buckets = make(map[uint64]*memBucket)
+		m.shards[i].overflow = make(map[scopeID]*memBucket)
 	}
 	return m
 }
 
 // Admit implements Limiter. It never returns an error for a valid call.
+// A scope listed twice in one call is counted once.
 func (m *Memory) Admit(_ context.Context, scopes []Scope, tokens int64) (Decision, error) {
 	tokens, err := checkScopes(scopes, tokens)
 	if err != nil {
 		return Decision{}, err
 	}
 	now := m.now().UnixMicro()
-	var order [MaxScopes]uint8
-	held := m.lock(scopes, order[:len(scopes)])
+	var slots [MaxScopes]slot
+	held := m.lock(scopes, slots[:len(scopes)])
 	defer m.unlock(held)
 
 	var lv [MaxScopes]levels
 	allowed := true
 	for i, s := range scopes {
-		lv[i] = m.current(order[i], s, now)
+		lv[i] = slots[i].current(s.Limits, now)
 		allowed = allowed && admits(s.Limits, lv[i], tokens)
 	}
 	if allowed {
 		for i, s := range scopes {
 			lv[i] = take(s.Limits, lv[i], tokens)
-			m.store(order[i], s, lv[i], now)
+			slots[i].store(s.Limits, lv[i], now)
 		}
+		m.sweepDue(held, now)
 	}
 	d := buildDecision(scopes, lv[:len(scopes)], tokens, allowed)
 	if allowed {
@@ -96,72 +114,110 @@ func (m *Memory) Settle(_ context.Context, r Reservation, usedTokens int64) erro
 	}
 	scopes := r.list()
 	now := m.now().UnixMicro()
-	var order [MaxScopes]uint8
-	held := m.lock(scopes, order[:len(scopes)])
+	var slots [MaxScopes]slot
+	held := m.lock(scopes, slots[:len(scopes)])
 	defer m.unlock(held)
 	for i, s := range scopes {
 		if s.Limits.TPM > 0 {
-			m.store(order[i], s, adjustTokens(m.current(order[i], s, now), s.Limits, delta), now)
+			slots[i].store(s.Limits, adjustTokens(slots[i].current(s.Limits, now), s.Limits, delta), now)
 		}
 	}
 	return nil
 }
 
-// lock computes each scope's shard into order and locks the distinct shards
-// in ascending index order. It returns the locked shard set as a bitmask.
-func (m *Memory) lock(scopes []Scope, order []uint8) uint64 {
+// lock hashes each scope into slots, locks the distinct shards in ascending
+// index order, then finds the existing buckets. It returns the locked
+// shard set as a bitmask.
+func (m *Memory) lock(scopes []Scope, slots []slot) uint64 {
 	var held uint64
 	for i, s := range scopes {
-		h := maphash.String(m.seed, s.ID) ^ maphash.String(m.seed, s.Model)*31 ^ uint64(s.Kind)
-		order[i] = uint8(h % memShards)
-		held |= 1 << order[i]
+		h := maphash.String(m.seed, s.ID)
+		if s.Model != "" {
+			h = h*0x9E3779B97F4A7C15 ^ maphash.String(m.seed, s.Model)
+		}
+		h ^= uint64(s.Kind) << 59
+		idx := h % memShards
+		slots[i] = slot{hash: h, shard: &m.shards[idx], id: scopeID{s.Kind, s.ID, s.Model}}
+		held |= 1 << idx
 	}
 	for set := held; set != 0; set &= set - 1 {
-		m.shards[lowestBit(set)].mu.Lock()
+		m.shards[bits.TrailingZeros64(set)].mu.Lock()
+	}
+	for i := range slots {
+		slots[i].b = slots[i].shard.find(slots[i].hash, slots[i].id)
 	}
 	return held
 }
 
 func (m *Memory) unlock(held uint64) {
 	for set := held; set != 0; set &= set - 1 {
-		m.shards[lowestBit(set)].mu.Unlock()
+		m.shards[bits.TrailingZeros64(set)].mu.Unlock()
 	}
 }
 
-func lowestBit(set uint64) int { return bits.TrailingZeros64(set) }
+func (sh *memShard) find(h uint64, id scopeID) *memBucket {
+	b := sh.buckets[h]
+	switch {
+	case b != nil && b.id == id:
+		return b
+	case len(sh.overflow) == 0:
+		return nil
+	}
+	return sh.overflow[id]
+}
+
+func (sh *memShard) create(h uint64, id scopeID) *memBucket {
+	if b := sh.find(h, id); b != nil {
+		return b // the same scope listed twice in one call
+	}
+	b := &memBucket{id: id}
+	if sh.buckets[h] == nil {
+		sh.buckets[h] = b
+	} else {
+		sh.overflow[id] = b
+	}
+	return b
+}
 
 // current returns the scope's refilled levels; the shard must be locked.
-func (m *Memory) current(shard uint8, s Scope, now int64) levels {
-	b := m.shards[shard].buckets[scopeID{s.Kind, s.ID, s.Model}]
-	if b == nil {
-		return fullLevels(s.Limits)
+func (sl *slot) current(l Limits, now int64) levels {
+	if sl.b == nil {
+		return fullLevels(l)
 	}
 	// A replica's clock may step back; never refill negatively.
-	return refillLevels(b.lv, s.Limits, max(now-b.at, 0))
+	return refillLevels(sl.b.lv, l, max(now-sl.b.at, 0))
 }
 
 // store saves levels for the scope; the shard must be locked.
-func (m *Memory) store(shard uint8, s Scope, lv levels, now int64) {
-	sh := &m.shards[shard]
-	id := scopeID{s.Kind, s.ID, s.Model}
-	b := sh.buckets[id]
-	if b == nil {
-		b = &memBucket{}
-		sh.buckets[id] = b
+func (sl *slot) store(l Limits, lv levels, now int64) {
+	if sl.b == nil {
+		sl.b = sl.shard.create(sl.hash, sl.id)
 	}
+	b := sl.b
 	b.lv, b.at = lv, max(now, b.at)
-	b.fullAt = b.at + int64(fullAfter(s.Limits, lv)/time.Microsecond)
-	if now >= sh.nextSweep {
-		sh.sweep(now)
+	b.fullAt = b.at + int64(fullAfter(l, lv)/time.Microsecond)
+}
+
+// sweepDue sweeps the held shards whose sweep time has come.
+func (m *Memory) sweepDue(held uint64, now int64) {
+	for set := held; set != 0; set &= set - 1 {
+		if sh := &m.shards[bits.TrailingZeros64(set)]; now >= sh.nextSweep {
+			sh.sweep(now)
+		}
 	}
 }
 
 // sweep drops buckets that have refilled completely; their absence means
 // "full", so nothing is lost, and idle keys stop costing memory.
 func (sh *memShard) sweep(now int64) {
-	for id, b := range sh.buckets {
+	for h, b := range sh.buckets {
 		if now >= b.fullAt {
-			delete(sh.buckets, id)
+			delete(sh.buckets, h)
+		}
+	}
+	for id, b := range sh.overflow {
+		if now >= b.fullAt {
+			delete(sh.overflow, id)
 		}
 	}
 	sh.nextSweep = now + int64(sweepInterval/time.Microsecond)
@@ -173,7 +229,7 @@ func (m *Memory) Len() int {
 	for i := range m.shards {
 		sh := &m.shards[i]
 		sh.mu.Lock()
-		n += len(sh.buckets)
+		n += len(sh.buckets) + len(sh.overflow)
 		sh.mu.Unlock()
 	}
 	return n

@@ -42,11 +42,29 @@ type RedisOptions struct {
 	Now    func() time.Time // clock; defaults to time.Now
 }
 
-// NewRedis returns a limiter on client (a *redis.Client, or anything that
-// can run scripts). Configure the client with MaxRetries: -1: a retried
-// admission after a lost reply could reserve twice; Failover supplies the
-// timeout and the policy for failures.
-func NewRedis(client redis.Scripter, opts RedisOptions) *Redis {
+// ErrClientConfig is returned by NewRedis for a client that would break the
+// latency or exactness guarantees; build its options with ClientOptions.
+var ErrClientConfig = errors.New("ratelimit: redis client needs ContextTimeoutEnabled and MaxRetries -1 (use ratelimit.ClientOptions)")
+
+// ClientOptions returns a copy of base fit for the limiter: the client must
+// honour context deadlines (go-redis ignores them by default, and Failover's
+// 20 ms budget is a context deadline) and must not retry (a retried
+// admission after a lost reply could reserve twice).
+func ClientOptions(base *redis.Options) *redis.Options {
+	o := *base
+	o.ContextTimeoutEnabled = true
+	o.MaxRetries = -1
+	return &o
+}
+
+// NewRedis returns a limiter on client, usually a *redis.Client made with
+// ClientOptions; a *redis.Client configured otherwise is refused.
+func NewRedis(client redis.Scripter, opts RedisOptions) (*Redis, error) {
+	if c, ok := client.(interface{ Options() *redis.Options }); ok {
+		if o := c.Options(); !o.ContextTimeoutEnabled || o.MaxRetries > 0 {
+			return nil, ErrClientConfig
+		}
+	}
 	r := &Redis{client: client, prefix: opts.Prefix, now: opts.Now}
 	if r.prefix == "" {
 		r.prefix = DefaultRedisPrefix
@@ -54,7 +72,7 @@ func NewRedis(client redis.Scripter, opts RedisOptions) *Redis {
 	if r.now == nil {
 		r.now = time.Now
 	}
-	return r
+	return r, nil
 }
 
 // Admit implements Limiter.

@@ -82,7 +82,7 @@ func (s *redisServer) stop() {
 
 // client returns a go-redis client configured as NewRedis recommends.
 func (s *redisServer) client() *redis.Client {
-	c := redis.NewClient(&redis.Options{Addr: s.addr(), MaxRetries: -1, PoolSize: 32})
+	c := redis.NewClient(ClientOptions(&redis.Options{Addr: s.addr(), PoolSize: 32}))
 	s.t.Cleanup(func() { _ = c.Close() })
 	return c
 }
@@ -118,4 +118,13 @@ func (c *fakeClock) Advance(d time.Duration) {
 	c.mu.Lock()
 	c.t = c.t.Add(d)
 	c.mu.Unlock()
+}
+
+func mustRedis(t testing.TB, client redis.Scripter, opts RedisOptions) *Redis {
+	t.Helper()
+	r, err := NewRedis(client, opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return r
 }
