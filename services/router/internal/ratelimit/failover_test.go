@@ -223,3 +223,22 @@ func TestBreaker(t *testing.T) {
 		})
 	}
 }
+
+func TestFailoverSettleWhilePrimaryAway(t *testing.T) {
+	rig := newFailoverRig(t, FailOpen)
+	ctx := context.Background()
+	scopes := []Scope{KeyScope("k", Limits{TPM: 1000})}
+	d, err := rig.f.Admit(ctx, scopes, 600)
+	if err != nil || d.Source != SourcePrimary {
+		t.Fatalf("Admit = %+v, %v", d, err)
+	}
+	rig.srv.stop()
+	for range 3 {
+		if err := rig.f.Settle(ctx, d.Reservation, 100); err != nil {
+			t.Fatalf("Settle must absorb primary failures, got %v", err)
+		}
+	}
+	if st := rig.f.Stats(); st.SettleDropped != 3 || !st.BreakerOpen {
+		t.Fatalf("stats %+v: want 3 dropped settlements and the breaker open", st)
+	}
+}
