@@ -16,6 +16,11 @@ type exchange struct {
 	newStream func() translate.Stream
 }
 
+// meteredStreams asks OpenAI-family upstreams for stream usage even when
+// the client did not, so every stream is metered; the extra usage chunk is
+// hidden from such clients.
+var meteredStreams = translate.OpenAIConfig{ForceStreamUsage: true}
+
 // binder builds the exchange for a route's protocol.
 type binder func(r *routes.Route) (*exchange, error)
 
@@ -35,7 +40,7 @@ func (s *Server) chat(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	s.forward(w, r, scan.Model, func(rt *routes.Route) (*exchange, error) {
-		tr, ok := translate.ForProtocol(rt.Service.GetProtocol())
+		tr, ok := translate.ForProtocol(rt.Service.GetProtocol(), meteredStreams)
 		if !ok {
 			return nil, unsupportedProtocol(rt)
 		}
@@ -59,7 +64,7 @@ func (s *Server) completions(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	s.forward(w, r, scan.Model, func(rt *routes.Route) (*exchange, error) {
-		tr, err := translate.CompletionsForProtocol(rt.Service.GetProtocol(), translate.OpenAIConfig{})
+		tr, err := translate.CompletionsForProtocol(rt.Service.GetProtocol(), meteredStreams)
 		if err != nil {
 			return nil, err
 		}

@@ -12,7 +12,7 @@ func benchRequest(b *testing.B, protocol, path string) {
 	if err != nil {
 		b.Fatal(err)
 	}
-	chat, _ := ForProtocol(protocol)
+	chat, _ := ForProtocol(protocol, OpenAIConfig{})
 	b.ReportAllocs()
 	for b.Loop() {
 		req, err := DecodeChatRequest(body)
@@ -44,7 +44,7 @@ func benchChunk(b *testing.B, protocol string, start, delta sse.Event) {
 	if err != nil {
 		b.Fatal(err)
 	}
-	chat, _ := ForProtocol(protocol)
+	chat, _ := ForProtocol(protocol, OpenAIConfig{})
 	s := chat.NewStream(req)
 	sink := 0
 	emit := func(chunk []byte) error { sink += len(chunk); return nil }

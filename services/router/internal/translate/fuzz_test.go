@@ -21,7 +21,7 @@ func FuzzDecodeChatRequest(f *testing.F) {
 			return
 		}
 		for _, p := range []string{ProtocolOpenAI, ProtocolAzure, ProtocolAnthropic, ProtocolGemini} {
-			chat, _ := ForProtocol(p)
+			chat, _ := ForProtocol(p, OpenAIConfig{})
 			up, err := chat.Request(req, goldenTarget)
 			if err != nil {
 				assertEdgeError(t, err)
@@ -56,7 +56,7 @@ func fuzzStream(f *testing.F, protocol string) {
 	if err != nil {
 		f.Fatal(err)
 	}
-	chat, _ := ForProtocol(protocol)
+	chat, _ := ForProtocol(protocol, OpenAIConfig{})
 	f.Fuzz(func(t *testing.T, upstream []byte) {
 		s := chat.NewStream(req)
 		emit := func(chunk []byte) error {

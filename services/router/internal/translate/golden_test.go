@@ -47,7 +47,7 @@ func TestGolden(t *testing.T) {
 		protocol := goldenProtocols[filepath.Base(filepath.Dir(dir))]
 		t.Run(strings.TrimPrefix(dir, "testdata/golden/"), func(t *testing.T) {
 			deterministic(t)
-			chat, ok := ForProtocol(protocol)
+			chat, ok := ForProtocol(protocol, OpenAIConfig{})
 			if !ok {
 				t.Fatalf("unknown protocol dir %s", dir)
 			}

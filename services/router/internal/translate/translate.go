@@ -85,12 +85,12 @@ type Stream interface {
 }
 
 // ForProtocol returns the chat translator for a registry protocol name.
-func ForProtocol(protocol string) (Chat, bool) {
+func ForProtocol(protocol string, cfg OpenAIConfig) (Chat, bool) {
 	switch protocol {
 	case ProtocolOpenAI:
-		return NewOpenAI(OpenAIConfig{}), true
+		return NewOpenAI(cfg), true
 	case ProtocolAzure:
-		return NewAzure(OpenAIConfig{}), true
+		return NewAzure(cfg), true
 	case ProtocolAnthropic:
 		return NewAnthropic(AnthropicConfig{}), true
 	case ProtocolGemini:
