@@ -303,3 +303,22 @@ func TestOpenAICompletionsStream(t *testing.T) {
 		t.Fatalf("first chunk %v", obj)
 	}
 }
+
+// BenchmarkFakeOverhead measures the fake's own cost per request, so load
+// tests can tell it apart from the gateway's overhead.
+func BenchmarkFakeOverhead(b *testing.B) {
+	cases := []struct {
+		name string
+		body string
+	}{{"chat", openaiChatBody}, {"stream-4-chunks", openaiStreamBody}}
+	for _, tc := range cases {
+		b.Run(tc.name, func(b *testing.B) {
+			f := Start(b, OpenAI, Config{KeepRequests: 1})
+			for b.Loop() {
+				if status, _, _ := call(b, "POST", f.URL+"/v1/chat/completions", nil, tc.body); status != 200 {
+					b.Fatalf("status %d", status)
+				}
+			}
+		})
+	}
+}
