@@ -5,6 +5,7 @@
 package e2e
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"net/http"
@@ -14,11 +15,13 @@ import (
 
 	"github.com/openai/openai-go/v3"
 	"github.com/openai/openai-go/v3/option"
+	"google.golang.org/protobuf/encoding/protojson"
 
 	"github.com/switchyard/switchyard/pkg/apierr"
 	"github.com/switchyard/switchyard/pkg/contract"
 	pb "github.com/switchyard/switchyard/pkg/gen/switchyard/v1"
 	"github.com/switchyard/switchyard/pkg/natsrpc"
+	"github.com/switchyard/switchyard/services/gateway/syctlapp"
 	"github.com/switchyard/switchyard/tests/fakes"
 	"github.com/switchyard/switchyard/tests/harness"
 )
@@ -46,6 +49,18 @@ func register(t *testing.T, g *harness.Gateway, name, baseURL, key string) (*pb.
 		Credential: &pb.CredentialSource{Source: &pb.CredentialSource_Value{Value: key}},
 	}, &rep)
 	return &rep, err
+}
+
+// syctl runs the real CLI against g and returns its stdout; a non-zero exit
+// fails the test.
+func syctl(t *testing.T, g *harness.Gateway, stdin string, args ...string) string {
+	t.Helper()
+	var out, errOut bytes.Buffer
+	args = append([]string{"--nats-url", g.NATSURL}, args...)
+	if code := syctlapp.Run(context.Background(), args, strings.NewReader(stdin), &out, &errOut); code != 0 {
+		t.Fatalf("syctl %v: exit %d\n%s%s", args, code, out.String(), errOut.String())
+	}
+	return out.String()
 }
 
 func edgeHasModel(g *harness.Gateway, id string) bool {
@@ -78,12 +93,10 @@ func TestWalkingSkeleton(t *testing.T) {
 			Text: "Hello from upstream", Usage: fakes.Usage{Prompt: 11, Completion: 7}})
 
 		registeredAt := time.Now()
-		rep, err := register(t, g, "openai-main", up.URL, providerKey)
-		if err != nil {
-			t.Fatalf("register: %v", err)
-		}
-		if st := rep.GetService().GetStatus().GetState(); st != "Ready" {
-			t.Fatalf("status after register = %q", st)
+		out := syctl(t, g, providerKey+"\n", "services", "register", "openai-main", "--model", model,
+			"--base-url", up.URL, "--protocol", "OPENAI_V1", "--api-key", "-", "--function", "chat")
+		if !strings.Contains(out, "Ready") {
+			t.Fatalf("syctl register did not report Ready:\n%s", out)
 		}
 		harness.Eventually(t, time.Second, "route live at the edge", func() bool { return edgeHasModel(g, model) })
 		t.Logf("route live %v after registration returned", time.Since(registeredAt))
@@ -111,6 +124,14 @@ func TestWalkingSkeleton(t *testing.T) {
 			u := usageFor(t, g, model)
 			return u.GetRequests() == 1 && u.GetPromptTokens() == 11 && u.GetCompletionTokens() == 7
 		})
+		var usage pb.UsageQueryResponse
+		if err := protojson.Unmarshal([]byte(syctl(t, g, "", "usage", "--model", model, "-o", "json")), &usage); err != nil ||
+			len(usage.GetRows()) == 0 || usage.GetRows()[0].GetPromptTokens() != 11 || usage.GetRows()[0].GetCompletionTokens() != 7 {
+			t.Fatalf("syctl usage: %v %v", err, &usage)
+		}
+		if strings.Contains(syctl(t, g, "", "services", "list", "-o", "json"), providerKey) {
+			t.Fatal("provider key in syctl output")
+		}
 
 		deregisteredAt := time.Now()
 		var drep pb.DeregisterServiceResponse
