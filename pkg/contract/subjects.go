@@ -20,6 +20,11 @@ const (
 	SubjKeysCreate         = adminPrefix + "keys.create"
 	SubjKeysList           = adminPrefix + "keys.list"
 	SubjKeysRevoke         = adminPrefix + "keys.revoke"
+	SubjKeysUpdate         = adminPrefix + "keys.update"
+	SubjAliasesPut         = adminPrefix + "aliases.put"
+	SubjAliasesGet         = adminPrefix + "aliases.get"
+	SubjAliasesList        = adminPrefix + "aliases.list"
+	SubjAliasesDelete      = adminPrefix + "aliases.delete"
 	SubjUsageQuery         = adminPrefix + "usage.query"
 )
 
@@ -39,6 +44,10 @@ const (
 	SubjUsageEvents    = evtPrefix + "usage.>"
 	SubjRollupEvents   = evtPrefix + "metering.rollup.>"
 )
+
+// Owners: registry serves services.* and aliases.* (and writes sy_routes);
+// the router serves keys.* (and writes sy_keys); credential serves
+// credentials.*; metering serves usage.*.
 
 // Registry event verbs.
 const (
