@@ -39,10 +39,11 @@ const (
 // Event subject filters, one per stream. Builders below fill the variable
 // tokens.
 const (
-	SubjRegistryEvents = evtPrefix + "registry.>"
-	SubjHealthEvents   = evtPrefix + "health.>"
-	SubjUsageEvents    = evtPrefix + "usage.>"
-	SubjRollupEvents   = evtPrefix + "metering.rollup.>"
+	SubjRegistryEvents   = evtPrefix + "registry.>"
+	SubjHealthEvents     = evtPrefix + "health.>"
+	SubjUsageEvents      = evtPrefix + "usage.>"
+	SubjRollupEvents     = evtPrefix + "metering.rollup.>"
+	SubjCredentialEvents = evtPrefix + "credential.>"
 )
 
 // Owners: registry serves services.* and aliases.* (and writes sy_routes);
@@ -64,6 +65,13 @@ func RegistryEvent(service, verb string) string {
 // HealthChanged is sy.evt.health.<service>.changed.
 func HealthChanged(service string) string {
 	return evtPrefix + "health." + Token(service) + ".changed"
+}
+
+// CredentialChanged is sy.evt.credential.<name>.changed: the key behind a
+// stored credential (a file source) changed, so whoever caches it resolves
+// it again. It carries no key.
+func CredentialChanged(name string) string {
+	return evtPrefix + "credential." + Token(name) + ".changed"
 }
 
 // UsageRecorded is sy.evt.usage.<consumer>.recorded.

@@ -11,10 +11,11 @@ import (
 
 // Stream names.
 const (
-	StreamRegistry = "SY_REGISTRY"
-	StreamHealth   = "SY_HEALTH"
-	StreamUsage    = "SY_USAGE"
-	StreamRollups  = "SY_ROLLUPS"
+	StreamRegistry   = "SY_REGISTRY"
+	StreamHealth     = "SY_HEALTH"
+	StreamUsage      = "SY_USAGE"
+	StreamRollups    = "SY_ROLLUPS"
+	StreamCredential = "SY_CREDENTIAL"
 )
 
 // Durable consumer names.
@@ -111,6 +112,12 @@ func streams(o Options, r int) []jetstream.StreamConfig {
 			Storage: jetstream.FileStorage, Replicas: r, MaxAge: 24 * time.Hour,
 			Discard:     jetstream.DiscardOld,
 			Description: "metering rollups for dashboards",
+		},
+		{
+			Name: StreamCredential, Subjects: []string{SubjCredentialEvents},
+			Storage: jetstream.FileStorage, Replicas: r, MaxAge: 24 * time.Hour,
+			Discard: jetstream.DiscardOld, MaxMsgsPerSubject: 10,
+			Description: "credential events: the key behind a stored credential changed (never the key)",
 		},
 	}
 }
