@@ -19,9 +19,9 @@ import (
 	"sync/atomic"
 	"time"
 
+	pb "github.com/switchyard/switchyard/pkg/gen/switchyard/v1"
 	"github.com/switchyard/switchyard/services/router/internal/edgejson"
 	"github.com/switchyard/switchyard/services/router/internal/routes"
-	"github.com/switchyard/switchyard/services/router/internal/usage"
 )
 
 // Config bounds what the edge accepts and how long it waits.
@@ -47,11 +47,22 @@ func DefaultConfig() Config {
 	}
 }
 
+// RouteSource gives the current route table; *routes.Cache is one.
+type RouteSource interface {
+	Load() *routes.Table
+}
+
+// UsageSink takes one usage event per forwarded request without blocking;
+// *usage.Publisher is one.
+type UsageSink interface {
+	Publish(ev *pb.UsageEvent)
+}
+
 // Server is the edge.
 type Server struct {
 	cfg    Config
-	routes *routes.Cache
-	usage  *usage.Publisher
+	routes RouteSource
+	usage  UsageSink
 	log    *slog.Logger
 
 	idPrefix string
@@ -60,7 +71,7 @@ type Server struct {
 }
 
 // New returns the edge over a route cache and a usage publisher.
-func New(cfg Config, cache *routes.Cache, pub *usage.Publisher, log *slog.Logger) *Server {
+func New(cfg Config, cache RouteSource, pub UsageSink, log *slog.Logger) *Server {
 	var b [6]byte
 	_, _ = rand.Read(b[:])
 	return &Server{cfg: cfg, routes: cache, usage: pub, log: log, idPrefix: "req_" + hex.EncodeToString(b[:])}
