@@ -4,8 +4,10 @@
 // store the key, writes the sy_services KV bucket the router watches, and
 // publishes registry events. A failure at any step leaves nothing behind.
 //
-// Owns: the sy_services KV bucket.
-// Serves: sy.admin.v1.services.{register,get,list,update,deregister}.
+// Owns: the sy_services and sy_routes (model aliases) KV buckets; reads
+// sy_status and sy_keys.
+// Serves: sy.admin.v1.services.{register,get,list,update,deregister} and
+// sy.admin.v1.aliases.{put,get,list,delete}.
 // Calls: sy.rpc.v1.health.probe, sy.rpc.v1.credential.{put,delete}.
 // Publishes: sy.evt.registry.<service>.<verb>.
 package registry
@@ -39,6 +41,7 @@ type Service interface {
 	List(ctx context.Context, req *pb.ListServicesRequest) ([]*pb.ServiceView, error)
 	Update(ctx context.Context, req *pb.UpdateServiceRequest) (*pb.ServiceView, error)
 	Deregister(ctx context.Context, name string) error
+	Aliases
 }
 
 type service struct {
@@ -91,12 +94,7 @@ func (s *service) Register(ctx context.Context, req *pb.RegisterServiceRequest) 
 
 // normalise validates a registration and returns the canonical record.
 func normalise(in *pb.Service) (*pb.Service, error) {
-	v, err := validate.Registration(validate.Service{
-		Name: in.GetName(), Namespace: in.GetNamespace(), Model: in.GetModel(), BaseURL: in.GetBaseUrl(),
-		Protocol: in.GetProtocol(), Functions: in.GetFunctions(), Tags: in.GetTags(),
-		AllowInsecureTLS: in.GetAllowInsecureTls(), AzureDeployment: in.GetAzureDeployment(),
-		AzureAPIVersion: in.GetAzureApiVersion(),
-	})
+	v, err := validate.Registration(validateService(in))
 	if err != nil {
 		return nil, fieldError(err)
 	}
@@ -105,6 +103,16 @@ func normalise(in *pb.Service) (*pb.Service, error) {
 		Functions: v.Functions, Tags: v.Tags, AllowInsecureTls: v.AllowInsecureTLS,
 		AzureDeployment: v.AzureDeployment, AzureApiVersion: v.AzureAPIVersion,
 	}, nil
+}
+
+// validateService maps a record onto validate's view of it.
+func validateService(in *pb.Service) validate.Service {
+	return validate.Service{
+		Name: in.GetName(), Namespace: in.GetNamespace(), Model: in.GetModel(), BaseURL: in.GetBaseUrl(),
+		Protocol: in.GetProtocol(), Functions: in.GetFunctions(), Tags: in.GetTags(),
+		AllowInsecureTLS: in.GetAllowInsecureTls(), AzureDeployment: in.GetAzureDeployment(),
+		AzureAPIVersion: in.GetAzureApiVersion(),
+	}
 }
 
 func fieldError(err error) error {

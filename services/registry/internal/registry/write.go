@@ -3,7 +3,9 @@ package registry
 import (
 	"context"
 	"errors"
+	"fmt"
 	"slices"
+	"strings"
 
 	"google.golang.org/protobuf/proto"
 	"google.golang.org/protobuf/types/known/timestamppb"
@@ -12,6 +14,7 @@ import (
 	"github.com/switchyard/switchyard/pkg/contract"
 	pb "github.com/switchyard/switchyard/pkg/gen/switchyard/v1"
 	"github.com/switchyard/switchyard/services/registry/internal/store"
+	"github.com/switchyard/switchyard/services/registry/internal/validate"
 )
 
 // Update changes a service's editable fields (functions, tags, API key).
@@ -69,29 +72,31 @@ func (s *service) commit(ctx context.Context, next *pb.Service, rev uint64, oldC
 	return s.view(ctx, next)
 }
 
-var createOnlyFields = []string{"name", "model", "base_url", "protocol", "allow_insecure_tls"}
-
-// refuseCreateOnly refuses an update that names or changes a create-only
-// field.
+// refuseCreateOnly refuses an update whose mask names a create-only field
+// or whose values would change one, with validate's wording (the field,
+// the registered and requested values, and "deregister and register again").
 func refuseCreateOnly(cur *pb.Service, req *pb.UpdateServiceRequest) error {
-	changed := map[string]bool{
-		"model":              req.GetModel() != "" && req.GetModel() != cur.GetModel(),
-		"base_url":           req.GetBaseUrl() != "" && req.GetBaseUrl() != cur.GetBaseUrl(),
-		"protocol":           req.GetProtocol() != "" && req.GetProtocol() != cur.GetProtocol(),
-		"allow_insecure_tls": req.GetAllowInsecureTls() && !cur.GetAllowInsecureTls(),
+	if err := validate.UpdateMask(req.GetUpdateMask()); err != nil {
+		return fieldError(err)
 	}
-	for _, m := range req.GetUpdateMask() {
-		changed[m] = changed[m] || isCreateOnly(m)
-	}
-	for _, f := range createOnlyFields {
-		if changed[f] {
-			return apierr.Field(f, f+" cannot be changed after registration: deregister the service and register it again")
+	existing := validateService(cur)
+	proposed := existing
+	overlay := func(dst *string, v string) {
+		if v != "" {
+			*dst = v
 		}
+	}
+	overlay(&proposed.Model, req.GetModel())
+	overlay(&proposed.BaseURL, req.GetBaseUrl())
+	overlay(&proposed.Protocol, req.GetProtocol())
+	if req.GetAllowInsecureTls() {
+		proposed.AllowInsecureTLS = true
+	}
+	if err := validate.CreateOnly(existing, proposed); err != nil {
+		return fieldError(err)
 	}
 	return nil
 }
-
-func isCreateOnly(field string) bool { return slices.Contains(createOnlyFields, field) }
 
 // merge applies the editable fields: those in update_mask, or, without a
 // mask, those that are set.
@@ -127,10 +132,44 @@ func (s *service) Deregister(ctx context.Context, name string) error {
 	if err != nil {
 		return unavailable(err)
 	}
+	if err := s.refuseReferenced(ctx, name); err != nil {
+		return err
+	}
 	if err := s.store.Delete(ctx, name); err != nil && !errors.Is(err, store.ErrNotFound) {
 		return unavailable(err)
 	}
 	s.deleteCredential(cur.GetCredentialRef())
 	s.publish(ctx, contract.VerbDeregistered, cur)
 	return nil
+}
+
+// refuseReferenced refuses to deregister a service that a model alias or a
+// live consumer key still names, listing every reference so the operator
+// can clear them in one pass.
+func (s *service) refuseReferenced(ctx context.Context, name string) error {
+	aliases, err := s.store.Aliases(ctx)
+	if err != nil {
+		return unavailable(err)
+	}
+	keys, err := s.store.ConsumerKeys(ctx)
+	if err != nil {
+		return unavailable(err)
+	}
+	var refs []string
+	for _, a := range aliases {
+		if slices.ContainsFunc(a.GetTargets(), func(t *pb.AliasTarget) bool { return t.GetService() == name }) {
+			refs = append(refs, fmt.Sprintf("model alias %q", a.GetName()))
+		}
+	}
+	for _, k := range keys {
+		if !k.GetRevoked() && slices.Contains(k.GetAllowedServices(), name) {
+			refs = append(refs, fmt.Sprintf("consumer key %s (%s…, owner %q)", k.GetId(), k.GetPrefix(), k.GetOwner()))
+		}
+	}
+	if len(refs) == 0 {
+		return nil
+	}
+	return apierr.Newf(apierr.FailedPrecondition,
+		"service %q is still referenced by %s: remove it from them first (`syctl aliases put` or `syctl aliases delete`, `syctl keys update`), then deregister again",
+		name, strings.Join(refs, ", "))
 }

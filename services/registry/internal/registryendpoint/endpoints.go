@@ -15,7 +15,8 @@ import (
 
 // Set holds the registry's endpoints.
 type Set struct {
-	Register, Get, List, Update, Deregister endpoint.Endpoint
+	Register, Get, List, Update, Deregister    endpoint.Endpoint
+	AliasPut, AliasGet, AliasList, AliasDelete endpoint.Endpoint
 }
 
 // New builds the endpoints of svc wrapped in logging middleware.
@@ -23,6 +24,16 @@ func New(svc registry.Service, log *slog.Logger) Set {
 	mw := func(name string, ep endpoint.Endpoint) endpoint.Endpoint {
 		return natsrpc.Logging(log, "services."+name)(ep)
 	}
+	set := serviceEndpoints(svc, mw)
+	aliasEndpoints(&set, svc, func(name string, ep endpoint.Endpoint) endpoint.Endpoint {
+		return natsrpc.Logging(log, "aliases."+name)(ep)
+	})
+	return set
+}
+
+type middleware func(name string, ep endpoint.Endpoint) endpoint.Endpoint
+
+func serviceEndpoints(svc registry.Service, mw middleware) Set {
 	return Set{
 		Register: mw("register", func(ctx context.Context, req any) (any, error) {
 			v, err := svc.Register(ctx, req.(*pb.RegisterServiceRequest))
@@ -45,4 +56,23 @@ func New(svc registry.Service, log *slog.Logger) Set {
 			return &pb.DeregisterServiceResponse{Name: name}, svc.Deregister(ctx, name)
 		}),
 	}
+}
+
+func aliasEndpoints(set *Set, svc registry.Service, mw middleware) {
+	set.AliasPut = mw("put", func(ctx context.Context, req any) (any, error) {
+		a, err := svc.PutAlias(ctx, req.(*pb.PutAliasRequest).GetAlias())
+		return &pb.PutAliasResponse{Alias: a}, err
+	})
+	set.AliasGet = mw("get", func(ctx context.Context, req any) (any, error) {
+		a, err := svc.GetAlias(ctx, req.(*pb.GetAliasRequest).GetName())
+		return &pb.GetAliasResponse{Alias: a}, err
+	})
+	set.AliasList = mw("list", func(ctx context.Context, _ any) (any, error) {
+		as, err := svc.ListAliases(ctx)
+		return &pb.ListAliasesResponse{Aliases: as}, err
+	})
+	set.AliasDelete = mw("delete", func(ctx context.Context, req any) (any, error) {
+		name := req.(*pb.DeleteAliasRequest).GetName()
+		return &pb.DeleteAliasResponse{Name: name}, svc.DeleteAlias(ctx, name)
+	})
 }

@@ -1,5 +1,5 @@
-// Package registrytransport serves the registry endpoints on the admin
-// subjects as the "registry" micro service.
+// Package registrytransport serves the registry endpoints (services and
+// model aliases) on the admin subjects as the "registry" micro service.
 package registrytransport
 
 import (
@@ -27,5 +27,9 @@ func Serve(nc *nats.Conn, set registryendpoint.Set, version string, log *slog.Lo
 		natsrpc.NewRoute("list", contract.SubjServicesList, set.List, func() *pb.ListServicesRequest { return &pb.ListServicesRequest{} }),
 		natsrpc.NewRoute("update", contract.SubjServicesUpdate, set.Update, func() *pb.UpdateServiceRequest { return &pb.UpdateServiceRequest{} }),
 		natsrpc.NewRoute("deregister", contract.SubjServicesDeregister, set.Deregister, func() *pb.DeregisterServiceRequest { return &pb.DeregisterServiceRequest{} }),
+		natsrpc.NewRoute("aliases-put", contract.SubjAliasesPut, set.AliasPut, func() *pb.PutAliasRequest { return &pb.PutAliasRequest{} }),
+		natsrpc.NewRoute("aliases-get", contract.SubjAliasesGet, set.AliasGet, func() *pb.GetAliasRequest { return &pb.GetAliasRequest{} }),
+		natsrpc.NewRoute("aliases-list", contract.SubjAliasesList, set.AliasList, func() *pb.ListAliasesRequest { return &pb.ListAliasesRequest{} }),
+		natsrpc.NewRoute("aliases-delete", contract.SubjAliasesDelete, set.AliasDelete, func() *pb.DeleteAliasRequest { return &pb.DeleteAliasRequest{} }),
 	)
 }

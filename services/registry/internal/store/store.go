@@ -1,5 +1,7 @@
-// Package store keeps service records in the sy_services KV bucket (owned
-// by registry) and reads the statuses healthcheck keeps in sy_status.
+// Package store keeps service records in the sy_services KV bucket and
+// model aliases in sy_routes (both owned by registry), and reads the
+// statuses healthcheck keeps in sy_status and the consumer keys the router
+// keeps in sy_keys.
 package store
 
 import (
@@ -25,21 +27,26 @@ var ErrConflict = errors.New("service changed concurrently")
 
 // Store binds the buckets.
 type Store struct {
-	services jetstream.KeyValue
-	status   jetstream.KeyValue
+	services, status, routes, keys jetstream.KeyValue
 }
 
 // Open binds the buckets (EnsureTopology must have created them).
 func Open(ctx context.Context, js jetstream.JetStream) (*Store, error) {
-	svc, err := js.KeyValue(ctx, contract.BucketServices)
-	if err != nil {
-		return nil, fmt.Errorf("open %s: %w", contract.BucketServices, err)
+	var s Store
+	for _, b := range []struct {
+		name string
+		kv   *jetstream.KeyValue
+	}{
+		{contract.BucketServices, &s.services}, {contract.BucketStatus, &s.status},
+		{contract.BucketRoutes, &s.routes}, {contract.BucketKeys, &s.keys},
+	} {
+		kv, err := js.KeyValue(ctx, b.name)
+		if err != nil {
+			return nil, fmt.Errorf("open %s: %w", b.name, err)
+		}
+		*b.kv = kv
 	}
-	st, err := js.KeyValue(ctx, contract.BucketStatus)
-	if err != nil {
-		return nil, fmt.Errorf("open %s: %w", contract.BucketStatus, err)
-	}
-	return &Store{services: svc, status: st}, nil
+	return &s, nil
 }
 
 // Get returns a service and its revision.
@@ -97,26 +104,16 @@ func (s *Store) Delete(ctx context.Context, name string) error {
 
 // List returns every service.
 func (s *Store) List(ctx context.Context) ([]*pb.Service, error) {
-	lister, err := s.services.ListKeys(ctx)
-	if err != nil {
-		return nil, err
-	}
 	var out []*pb.Service
-	for k := range lister.Keys() {
-		name, ok := contract.Untoken(k)
-		if !ok {
-			continue
-		}
+	err := eachKey(ctx, s.services, func(name string) error {
 		svc, _, err := s.Get(ctx, name)
 		if errors.Is(err, ErrNotFound) {
-			continue // deleted while listing
-		}
-		if err != nil {
-			return nil, err
+			return nil // deleted while listing
 		}
 		out = append(out, svc)
-	}
-	return out, nil
+		return err
+	})
+	return out, err
 }
 
 // Status returns a service's status, or nil if healthcheck has none yet.
