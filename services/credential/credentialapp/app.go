@@ -9,6 +9,7 @@ import (
 	"flag"
 	"log/slog"
 	"os"
+	"time"
 
 	"github.com/switchyard/switchyard/pkg/contract"
 	"github.com/switchyard/switchyard/pkg/natsx"
@@ -34,13 +35,17 @@ type Config struct {
 	Topology contract.Options
 	// MasterKeysFile holds "<id>:<base64 32 bytes>" entries, first active.
 	MasterKeysFile string
-	Version        string
+	// FilePollInterval is how often key files are re-read for changes.
+	FilePollInterval time.Duration
+	Version          string
 }
 
 // RegisterFlags adds the service's own flags with the given prefix.
 func (c *Config) RegisterFlags(fs *flag.FlagSet, prefix string) {
 	fs.StringVar(&c.MasterKeysFile, prefix+"master-keys-file", "",
 		"file of master keys (<id>:<base64 32 bytes>, first active); or set "+EnvMasterKeys)
+	fs.DurationVar(&c.FilePollInterval, prefix+"file-poll-interval", credential.DefaultFilePollInterval,
+		"how often key files (--api-key-file sources, mounted Secrets) are re-read; a change reaches the edge within it")
 }
 
 // Validate checks the configuration.
@@ -101,6 +106,12 @@ func (a *App) Run(ctx context.Context) error {
 		return err
 	}
 	defer func() { _ = ms.Stop() }()
+	files := credential.NewFileWatcher(kv, js, a.cfg.FilePollInterval, a.log)
+	go func() {
+		if err := files.Run(ctx); err != nil {
+			a.log.Error("key file watcher stopped; rotated key files reach the edge only when their service changes", "err", err)
+		}
+	}()
 	a.Set(nil)
 	a.log.Info("serving", "active_master_key", a.keyring.ActiveID())
 	<-ctx.Done()

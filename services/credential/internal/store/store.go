@@ -106,3 +106,8 @@ func (s *KV) Names(ctx context.Context) ([]string, error) {
 	}
 	return out, nil
 }
+
+// WatchAll follows every record, starting with the current ones.
+func (s *KV) WatchAll(ctx context.Context) (jetstream.KeyWatcher, error) {
+	return s.kv.WatchAll(ctx)
+}
