@@ -5,6 +5,7 @@ import (
 	"errors"
 	"log/slog"
 	"net/http"
+	"strings"
 	"sync"
 	"time"
 
@@ -25,7 +26,9 @@ type Clients struct {
 }
 
 // Watcher keeps a Cache current from the sy_services and sy_status buckets
-// and resolves each service's key through the credential service.
+// and resolves each service's key through the credential service, again
+// whenever sy.evt.credential.<name>.changed says the key behind an
+// unchanged record changed.
 type Watcher struct {
 	cache   *Cache
 	nc      *nats.Conn
@@ -57,6 +60,11 @@ func (w *Watcher) Run(ctx context.Context, ready func()) error {
 		return err
 	}
 	defer func() { _ = status.Stop() }()
+	changed, err := w.nc.Subscribe(contract.SubjCredentialEvents, func(m *nats.Msg) { w.credentialChanged(ctx, m.Subject) })
+	if err != nil {
+		return err
+	}
+	defer func() { _ = changed.Unsubscribe() }()
 	pending := 2
 	for {
 		select {
@@ -166,6 +174,48 @@ func (w *Watcher) resolve(ctx context.Context, ref string) (secret.Secret, error
 		return secret.Secret{}, err
 	}
 	return secret.New(rep.GetValue()), nil
+}
+
+// credentialChanged re-resolves the key of every route whose credential
+// changed behind an unchanged service record (a rotated key file), so a
+// rotated Secret reaches the edge without touching the record. The old key
+// keeps serving until the new one is in the table.
+func (w *Watcher) credentialChanged(ctx context.Context, subject string) {
+	parts := strings.Split(subject, ".")
+	if len(parts) != 5 {
+		return
+	}
+	ref, ok := contract.Untoken(parts[3])
+	if !ok {
+		return
+	}
+	w.mu.Lock()
+	var affected []*pb.Service
+	for _, r := range w.routes {
+		if r.Service.GetCredentialRef() == ref {
+			affected = append(affected, r.Service)
+		}
+	}
+	w.mu.Unlock()
+	for _, svc := range affected {
+		key, err := w.resolve(ctx, ref)
+		w.update(func(routes map[string]*Route) {
+			cur, ok := routes[svc.GetName()]
+			if !ok || !proto.Equal(cur.Service, svc) {
+				return // the record moved on; its own resolve wins
+			}
+			c := *cur
+			c.Key, c.KeyErr = key, ""
+			if err != nil {
+				c.KeyErr = apierr.As(err).Message
+			}
+			routes[svc.GetName()] = &c
+		})
+		if err != nil {
+			w.log.Warn("changed credential unresolvable; service not routable", "service", svc.GetName(), "err", apierr.As(err).Message)
+			go w.retryKey(ctx, svc.GetName(), svc)
+		}
+	}
 }
 
 func (w *Watcher) applyStatus(e jetstream.KeyValueEntry) {
