@@ -27,14 +27,21 @@ const (
 
 // KV bucket names.
 const (
-	BucketServices    = "sy_services"     // registry: Service records by name
-	BucketCredentials = "sy_credentials"  // credential: envelope ciphertext only
-	BucketStatus      = "sy_status"       // healthcheck: Status by service name
-	BucketRoutes      = "sy_routes"       // router: model aliases
-	BucketKeys        = "sy_keys"         // router: consumer key hashes only
-	BucketUsage       = "sy_usage"        // metering: rollups
-	BucketUsageLedger = "sy_usage_ledger" // metering: request id -> stream seq
+	BucketServices    = "sy_services"      // registry: Service records by name
+	BucketCredentials = "sy_credentials"   // credential: envelope ciphertext only
+	BucketStatus      = "sy_status"        // healthcheck: Status by service name
+	BucketRoutes      = "sy_routes"        // router: model aliases
+	BucketKeys        = "sy_keys"          // router: consumer key hashes only
+	BucketUsage       = "sy_usage"         // metering: rollups
+	BucketUsageLedger = "sy_usage_ledger"  // metering: request id -> stream seq
+	BucketHealthLease = "sy_health_leases" // healthcheck: which replica probes a service in a round
 )
+
+// HealthLeaseTTL is how long a healthcheck probe lease is kept. Lease keys
+// name their round, so the TTL only has to outlast the spread of one
+// round's claims across replicas (jitter plus clock skew); it then keeps
+// the bucket small.
+const HealthLeaseTTL = time.Hour
 
 // UsageDedupWindow is how long JetStream remembers a Nats-Msg-Id on the
 // usage stream. It must exceed the router's publish retry horizon.
@@ -137,6 +144,7 @@ func buckets(r int) []jetstream.KeyValueConfig {
 		kv(BucketKeys, "consumer keys, SHA-256 hashes only", 5, 0),
 		kv(BucketUsage, "usage rollups per window, consumer, model and service", 1, 0),
 		kv(BucketUsageLedger, "request ids already counted by metering", 1, UsageLedgerTTL),
+		kv(BucketHealthLease, "healthcheck probe leases: one replica probes a service per round", 1, HealthLeaseTTL),
 	}
 }
 

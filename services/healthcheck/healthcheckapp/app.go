@@ -8,7 +8,11 @@ import (
 	"errors"
 	"flag"
 	"log/slog"
+	"os"
+	"strings"
 	"time"
+
+	"github.com/nats-io/nats.go"
 
 	"github.com/switchyard/switchyard/pkg/contract"
 	"github.com/switchyard/switchyard/pkg/natsx"
@@ -87,11 +91,24 @@ func (a *App) Run(ctx context.Context) error {
 		return err
 	}
 	prober := healthcheck.NewProber(nc, a.cfg.Outbound, a.cfg.ProbeTimeout)
-	svc := healthcheck.New(a.cfg.Refresh, prober, st, js, a.log)
+	refresh := a.cfg.Refresh
+	refresh.Owner = replicaName()
+	svc := healthcheck.New(refresh, prober, st, js, a.log)
+	// Asked before this replica serves, so only a peer can answer.
+	cold := !healthcheck.PeersAlive(nc, peerPingWait)
 	ms, err := healthchecktransport.Serve(nc, healthcheckendpoint.New(svc, a.log), a.cfg.Version, a.cfg.ProbeTimeout, a.log)
 	if err != nil {
 		return err
 	}
 	defer func() { _ = ms.Stop() }()
-	return svc.Run(ctx, func() { a.Set(nil) })
+	return svc.Run(ctx, func() { a.Set(nil) }, cold)
 }
+
+// replicaName identifies this replica in the leases it holds.
+func replicaName() string {
+	host, _ := os.Hostname()
+	return host + "/" + strings.TrimPrefix(nats.NewInbox(), nats.InboxPrefix)
+}
+
+// peerPingWait bounds the start-up question "is another replica running?".
+const peerPingWait = 500 * time.Millisecond

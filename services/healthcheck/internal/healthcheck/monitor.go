@@ -2,7 +2,7 @@ package healthcheck
 
 import (
 	"context"
-	"math/rand/v2"
+	"strconv"
 	"time"
 
 	"github.com/nats-io/nats.go/jetstream"
@@ -14,7 +14,14 @@ import (
 )
 
 // Run watches sy_services and refreshes every status until ctx ends.
-func (s *Service) Run(ctx context.Context, ready func()) error {
+//
+// cold says no other healthcheck replica was running when this one started
+// (see PeersAlive): then nobody has verified the stored statuses since the
+// fleet came back, so each one reads Pending until this replica's first
+// probe of it. When peers are running, their statuses stand and the next
+// round refreshes them, so a rolling restart changes no status.
+func (s *Service) Run(ctx context.Context, ready func(), cold bool) error {
+	s.cold = cold
 	w, err := s.store.Services.WatchAll(ctx)
 	if err != nil {
 		return err
@@ -46,13 +53,7 @@ func (s *Service) apply(ctx context.Context, e jetstream.KeyValueEntry, initial 
 		return
 	}
 	if e.Operation() != jetstream.KeyValuePut {
-		s.mu.Lock()
-		delete(s.services, name)
-		delete(s.recent, name)
-		s.mu.Unlock()
-		if err := s.store.DeleteStatus(ctx, name); err != nil {
-			s.log.Warn("delete status", "service", name, "err", err)
-		}
+		s.forget(ctx, name)
 		return
 	}
 	svc, err := store.DecodeService(e.Value())
@@ -66,15 +67,43 @@ func (s *Service) apply(ctx context.Context, e jetstream.KeyValueEntry, initial 
 	delete(s.recent, name)
 	s.mu.Unlock()
 	switch {
-	case fresh && time.Since(rp.at) < inlineResultTTL && sameTarget(rp.service, svc):
-		s.record(ctx, rp.status)
+	case initial && s.cold:
+		if s.markPending(ctx, name) {
+			s.goProbe(ctx, name, "", time.Now())
+		}
 	case initial:
-		s.record(ctx, pendingStatus(name))
-		s.schedule(name)
-	default:
-		s.schedule(name)
+		s.probeIfUnknown(ctx, name, e.Revision())
+	case fresh && time.Since(rp.at) < inlineResultTTL && sameTarget(rp.service, svc):
+		// The registry's inline probe of exactly this record stands in for a
+		// new probe; the lease keeps the other replicas from probing it again.
+		if s.claim(ctx, name, revisionLease(e.Revision())) {
+			s.record(ctx, rp.status)
+		}
+	default: // registered or changed without our inline probe: verify it once
+		s.goProbe(ctx, name, revisionLease(e.Revision()), time.Now())
 	}
 }
+
+// probeIfUnknown probes a service that has no status at all (it was
+// registered while no healthcheck replica ran) without waiting a round.
+func (s *Service) probeIfUnknown(ctx context.Context, name string, rev uint64) {
+	if st, err := s.store.GetStatus(ctx, name); err == nil && st == nil {
+		s.goProbe(ctx, name, revisionLease(rev), time.Now())
+	}
+}
+
+func (s *Service) forget(ctx context.Context, name string) {
+	s.mu.Lock()
+	delete(s.services, name)
+	delete(s.recent, name)
+	s.mu.Unlock()
+	if err := s.store.DeleteStatus(ctx, name); err != nil {
+		s.log.Warn("delete status", "service", name, "err", err)
+	}
+}
+
+// revisionLease names the one probe of a given record revision.
+func revisionLease(rev uint64) string { return "v" + strconv.FormatUint(rev, 10) }
 
 // sameTarget reports whether a probe of a was a probe of b's upstream.
 func sameTarget(a, b *pb.Service) bool {
@@ -83,74 +112,4 @@ func sameTarget(a, b *pb.Service) bool {
 		x.CreatedAt, x.UpdatedAt, x.Functions, x.Tags = nil, nil, nil, nil
 	}
 	return proto.Equal(a2, b2)
-}
-
-func (s *Service) schedule(name string) {
-	select {
-	case s.wake <- name:
-	default: // the next round covers it
-	}
-}
-
-func (s *Service) refreshLoop(ctx context.Context) {
-	sem := make(chan struct{}, s.cfg.Concurrency)
-	ticker := time.NewTicker(s.cfg.Interval)
-	defer ticker.Stop()
-	for {
-		select {
-		case <-ctx.Done():
-			return
-		case name := <-s.wake:
-			s.probeAsync(ctx, sem, name, 0)
-		case <-ticker.C:
-			for _, name := range s.names() {
-				s.probeAsync(ctx, sem, name, s.jitter())
-			}
-		}
-	}
-}
-
-func (s *Service) jitter() time.Duration {
-	if s.cfg.Jitter <= 0 {
-		return 0
-	}
-	return rand.N(s.cfg.Jitter)
-}
-
-func (s *Service) names() []string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	out := make([]string, 0, len(s.services))
-	for n := range s.services {
-		out = append(out, n)
-	}
-	return out
-}
-
-func (s *Service) probeAsync(ctx context.Context, sem chan struct{}, name string, delay time.Duration) {
-	go func() {
-		if delay > 0 {
-			select {
-			case <-ctx.Done():
-				return
-			case <-time.After(delay):
-			}
-		}
-		select {
-		case <-ctx.Done():
-			return
-		case sem <- struct{}{}:
-		}
-		defer func() { <-sem }()
-		s.mu.Lock()
-		svc := s.services[name]
-		s.mu.Unlock()
-		if svc == nil {
-			return
-		}
-		st := s.prober.Probe(ctx, svc, nil)
-		if ctx.Err() == nil {
-			s.record(ctx, st)
-		}
-	}()
 }

@@ -8,6 +8,18 @@
 // Owns: the sy_status KV bucket.
 // Serves: sy.rpc.v1.health.probe.
 // Watches: sy_services. Publishes: sy.evt.health.<service>.changed.
+// Claims: sy_health_leases (one replica probes a service per round).
+//
+// Refresh rounds are aligned to the wall clock (round = now / interval), so
+// replicas agree on them without talking. Each service's probe in a round
+// starts at an offset inside the jitter window derived from its name and the
+// round, the same on every replica; the replicas then race to create the
+// lease key <service>.r<round> in sy_health_leases and only the winner
+// probes. A KV lease was chosen over a work queue of probe jobs because it
+// needs no scheduler or leader to publish the jobs, no consumer state, and
+// a replica under load (its probe slots full) claims later and so loses to
+// an idle one. The cost: a replica that dies between claim and write loses
+// that service's round; the next round covers it.
 package healthcheck
 
 import (
@@ -34,8 +46,10 @@ const inlineResultTTL = time.Minute
 // Config tunes the background refresh.
 type Config struct {
 	Interval    time.Duration // between rounds (default 5 min)
-	Jitter      time.Duration // each probe waits a random part of this
-	Concurrency int           // probes in flight at once
+	Jitter      time.Duration // a round's probes are spread over this (below Interval)
+	Concurrency int           // probes in flight at once on this replica
+	// Owner names this replica in the leases it claims (for debugging).
+	Owner string
 }
 
 // Service is the healthcheck service.
@@ -46,10 +60,12 @@ type Service struct {
 	js     jetstream.JetStream
 	log    *slog.Logger
 
+	sem  chan struct{} // bounds probes in flight
+	cold bool          // no other replica was running at start
+
 	mu       sync.Mutex
 	services map[string]*pb.Service
 	recent   map[string]recentProbe
-	wake     chan string
 }
 
 type recentProbe struct {
@@ -63,10 +79,16 @@ func New(cfg Config, p *Prober, s *store.Store, js jetstream.JetStream, log *slo
 	if cfg.Concurrency <= 0 {
 		cfg.Concurrency = 8
 	}
+	if cfg.Interval <= 0 {
+		cfg.Interval = 5 * time.Minute
+	}
+	if cfg.Jitter >= cfg.Interval || cfg.Jitter < 0 {
+		cfg.Jitter = cfg.Interval / 2 // a round's probes must finish spreading before the next round
+	}
 	return &Service{
 		cfg: cfg, prober: p, store: s, js: js, log: log,
+		sem:      make(chan struct{}, cfg.Concurrency),
 		services: map[string]*pb.Service{}, recent: map[string]recentProbe{},
-		wake: make(chan string, 1024),
 	}
 }
 
@@ -121,6 +143,30 @@ func (s *Service) publishChange(ctx context.Context, prev, cur *pb.Status) {
 		return
 	}
 	s.log.Info("status changed", "service", cur.GetService(), "state", cur.GetState(), "message", cur.GetMessage())
+}
+
+// markPending records that name has not been verified since this
+// replica's cold start. The write is a compare-and-set on the revision read,
+// so of several replicas starting together one wins, and only the winner
+// probes; it reports whether this replica won.
+func (s *Service) markPending(ctx context.Context, name string) bool {
+	prev, rev, err := s.store.GetStatusRev(ctx, name)
+	if err != nil {
+		s.log.Warn("read status", "service", name, "err", err)
+		return false
+	}
+	st := pendingStatus(name)
+	if prev.GetState() == st.GetState() {
+		st.TransitionedAt = prev.GetTransitionedAt()
+	}
+	won, err := s.store.PutStatusIf(ctx, st, rev)
+	if err != nil {
+		s.log.Warn("write status", "service", name, "err", err)
+	}
+	if won && prev.GetState() != st.GetState() {
+		s.publishChange(ctx, prev, st)
+	}
+	return won
 }
 
 func pendingStatus(name string) *pb.Status {

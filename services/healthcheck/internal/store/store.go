@@ -1,5 +1,7 @@
 // Package store reads the service records healthcheck probes (sy_services,
-// owned by registry) and keeps the statuses it owns (sy_status).
+// owned by registry), keeps the statuses it owns (sy_status) and the probe
+// leases that let exactly one replica probe a service per round
+// (sy_health_leases).
 package store
 
 import (
@@ -14,10 +16,11 @@ import (
 	pb "github.com/switchyard/switchyard/pkg/gen/switchyard/v1"
 )
 
-// Store binds the two buckets.
+// Store binds the three buckets.
 type Store struct {
 	Services jetstream.KeyValue
 	Status   jetstream.KeyValue
+	Leases   jetstream.KeyValue
 }
 
 // Open binds the buckets (EnsureTopology must have created them).
@@ -30,23 +33,65 @@ func Open(ctx context.Context, js jetstream.JetStream) (*Store, error) {
 	if err != nil {
 		return nil, fmt.Errorf("open %s: %w", contract.BucketStatus, err)
 	}
-	return &Store{Services: svc, Status: st}, nil
+	leases, err := js.KeyValue(ctx, contract.BucketHealthLease)
+	if err != nil {
+		return nil, fmt.Errorf("open %s: %w", contract.BucketHealthLease, err)
+	}
+	return &Store{Services: svc, Status: st, Leases: leases}, nil
+}
+
+// Claim takes the lease key for owner. It reports false, without error,
+// when another replica holds it: creating a key is atomic in JetStream, so
+// of all replicas racing for one key exactly one wins.
+func (s *Store) Claim(ctx context.Context, key, owner string) (bool, error) {
+	_, err := s.Leases.Create(ctx, key, []byte(owner))
+	if errors.Is(err, jetstream.ErrKeyExists) {
+		return false, nil
+	}
+	return err == nil, err
+}
+
+// PutStatusIf stores st only if the stored status is still at revision rev
+// (0: only if none is stored). It reports false when another writer got
+// there first.
+func (s *Store) PutStatusIf(ctx context.Context, st *pb.Status, rev uint64) (bool, error) {
+	data, err := proto.Marshal(st)
+	if err != nil {
+		return false, err
+	}
+	key := contract.Key(st.GetService())
+	if rev == 0 {
+		_, err = s.Status.Create(ctx, key, data)
+	} else {
+		_, err = s.Status.Update(ctx, key, data, rev)
+	}
+	if errors.Is(err, jetstream.ErrKeyExists) || errors.Is(err, jetstream.ErrKeyRevisionMismatch) {
+		return false, nil
+	}
+	return err == nil, err
 }
 
 // GetStatus returns a service's status, or nil when none is stored.
 func (s *Store) GetStatus(ctx context.Context, name string) (*pb.Status, error) {
+	st, _, err := s.GetStatusRev(ctx, name)
+	return st, err
+}
+
+// GetStatusRev returns a service's status and its revision, or nil and 0
+// when none is stored.
+func (s *Store) GetStatusRev(ctx context.Context, name string) (*pb.Status, uint64, error) {
 	e, err := s.Status.Get(ctx, contract.Key(name))
 	if errors.Is(err, jetstream.ErrKeyNotFound) {
-		return nil, nil
+		return nil, 0, nil
 	}
 	if err != nil {
-		return nil, err
+		return nil, 0, err
 	}
 	var st pb.Status
 	if err := proto.Unmarshal(e.Value(), &st); err != nil {
-		return nil, fmt.Errorf("decode status of %q: %w", name, err)
+		return nil, 0, fmt.Errorf("decode status of %q: %w", name, err)
 	}
-	return &st, nil
+	return &st, e.Revision(), nil
 }
 
 // PutStatus stores a service's status.
