@@ -3,6 +3,7 @@ package edge
 import (
 	"bytes"
 	"fmt"
+	"io"
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
@@ -29,7 +30,11 @@ func chatBody(turns, size int) []byte {
 // benchChat measures the whole edge handler for one non-streamed chat
 // request to an OpenAI-family upstream on loopback.
 func benchChat(b *testing.B, body []byte) {
-	up := startUpstream(b, openAIChatHandler)
+	up := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		_, _ = io.Copy(io.Discard, r.Body)
+		openAIChatHandler(w, r)
+	}))
+	defer up.Close()
 	s := New(testConfig(), staticRoutes{newTable(svc{name: "openai-a", model: "gpt-x", protocol: "OPENAI_V1", base: up.URL})},
 		discardUsage{}, slog.New(slog.DiscardHandler))
 	h := s.Handler()

@@ -3,6 +3,7 @@ package edge
 import (
 	"net/http"
 
+	"github.com/switchyard/switchyard/services/router/internal/edgejson"
 	"github.com/switchyard/switchyard/services/router/internal/routes"
 	"github.com/switchyard/switchyard/services/router/internal/translate"
 )
@@ -24,46 +25,73 @@ var meteredStreams = translate.OpenAIConfig{ForceStreamUsage: true}
 // binder builds the exchange for a route's protocol.
 type binder func(r *routes.Route) (*exchange, error)
 
-func (s *Server) chat(w http.ResponseWriter, r *http.Request) {
+// readJSON reads and scans an OpenAI-style body. The scan checks grammar,
+// UTF-8 and nesting depth in one pass before anything decodes the body,
+// and the model is required as OpenAI requires it (a pinned path then
+// replaces its value).
+func (s *Server) readJSON(w http.ResponseWriter, r *http.Request) ([]byte, edgejson.Request, bool) {
 	body, ok := s.readBody(w, r)
+	if !ok {
+		return nil, edgejson.Request{}, false
+	}
+	scan, err := s.cfg.Scan.Scan(body)
+	if err == nil && !scan.HasModel {
+		err = &edgejson.Error{Code: edgejson.CodeNoModel, Param: "model", Message: "You must provide a model parameter."}
+	}
+	if err != nil {
+		writeErr(w, err)
+		return nil, edgejson.Request{}, false
+	}
+	return body, scan, true
+}
+
+func (s *Server) chat(w http.ResponseWriter, r *http.Request, sc scope) {
+	body, scan, ok := s.readJSON(w, r)
 	if !ok {
 		return
 	}
-	scan, err := s.cfg.Scan.Scan(body)
-	if err != nil {
-		writeErr(w, err)
+	if scan.Messages == 0 {
+		writeErr(w, &edgejson.Error{Code: edgejson.CodeInvalidValue, Param: "messages",
+			Message: "'messages' must contain at least one message."})
 		return
 	}
-	req, err := translate.DecodeChatRequest(body)
-	if err != nil {
-		writeErr(w, err)
-		return
-	}
-	s.forward(w, r, scan.Model, func(rt *routes.Route) (*exchange, error) {
-		tr, ok := translate.ForProtocol(rt.Service.GetProtocol(), meteredStreams)
-		if !ok {
-			return nil, unsupportedProtocol(rt)
-		}
-		return &exchange{
-			stream:    req.Stream,
-			request:   func(t translate.Target) (translate.UpstreamRequest, error) { return tr.Request(req, t) },
-			response:  func(st int, b []byte) ([]byte, translate.Usage, error) { return tr.Response(req, st, b) },
-			newStream: func() translate.Stream { return tr.NewStream(req) },
-		}, nil
+	s.forward(w, r, sc, scan.Model, func(rt *routes.Route) (*exchange, error) {
+		return chatExchange(rt, body, &scan)
 	})
 }
 
-func (s *Server) completions(w http.ResponseWriter, r *http.Request) {
-	body, ok := s.readBody(w, r)
+// chatExchange binds a chat body to rt's protocol. Only translated
+// protocols pay for the full decode; OpenAI-family upstreams get the raw
+// bytes, described by the scan.
+func chatExchange(rt *routes.Route, body []byte, scan *edgejson.Request) (*exchange, error) {
+	protocol := rt.Service.GetProtocol()
+	tr, ok := translate.ForProtocol(protocol, meteredStreams)
+	if !ok {
+		return nil, unsupportedProtocol(rt)
+	}
+	var req *translate.ChatRequest
+	if translate.ForwardsRaw(protocol) {
+		req = translate.RawChatRequest(body, scan.Model, scan.Stream, scan.IncludeUsage)
+	} else {
+		var err error
+		if req, err = translate.DecodeChatRequest(body); err != nil {
+			return nil, err
+		}
+	}
+	return &exchange{
+		stream:    req.Stream,
+		request:   func(t translate.Target) (translate.UpstreamRequest, error) { return tr.Request(req, t) },
+		response:  func(st int, b []byte) ([]byte, translate.Usage, error) { return tr.Response(req, st, b) },
+		newStream: func() translate.Stream { return tr.NewStream(req) },
+	}, nil
+}
+
+func (s *Server) completions(w http.ResponseWriter, r *http.Request, sc scope) {
+	body, scan, ok := s.readJSON(w, r)
 	if !ok {
 		return
 	}
-	scan, err := s.cfg.Scan.Scan(body)
-	if err != nil {
-		writeErr(w, err)
-		return
-	}
-	s.forward(w, r, scan.Model, func(rt *routes.Route) (*exchange, error) {
+	s.forward(w, r, sc, scan.Model, func(rt *routes.Route) (*exchange, error) {
 		tr, err := translate.CompletionsForProtocol(rt.Service.GetProtocol(), meteredStreams)
 		if err != nil {
 			return nil, err
@@ -77,8 +105,8 @@ func (s *Server) completions(w http.ResponseWriter, r *http.Request) {
 	})
 }
 
-func (s *Server) embeddings(w http.ResponseWriter, r *http.Request) {
-	body, ok := s.readBody(w, r)
+func (s *Server) embeddings(w http.ResponseWriter, r *http.Request, sc scope) {
+	body, _, ok := s.readJSON(w, r)
 	if !ok {
 		return
 	}
@@ -87,7 +115,7 @@ func (s *Server) embeddings(w http.ResponseWriter, r *http.Request) {
 		writeErr(w, err)
 		return
 	}
-	s.forward(w, r, req.Model, func(rt *routes.Route) (*exchange, error) {
+	s.forward(w, r, sc, req.Model, func(rt *routes.Route) (*exchange, error) {
 		tr, err := translate.EmbeddingsForProtocol(rt.Service.GetProtocol())
 		if err != nil {
 			return nil, err

@@ -12,7 +12,6 @@ import (
 	"google.golang.org/protobuf/types/known/timestamppb"
 
 	pb "github.com/switchyard/switchyard/pkg/gen/switchyard/v1"
-	"github.com/switchyard/switchyard/pkg/provider"
 	"github.com/switchyard/switchyard/services/router/internal/routes"
 	"github.com/switchyard/switchyard/services/router/internal/translate"
 )
@@ -38,11 +37,12 @@ type call struct {
 	stream  bool
 }
 
-// forward routes model, builds the exchange for the chosen route, calls the
-// upstream and answers. Requests refused before an upstream call publish
-// no usage event: only requests that reach an upstream are metered.
-func (s *Server) forward(w http.ResponseWriter, r *http.Request, model string, bind binder) {
-	rt, err := s.pick(model)
+// forward routes the request (the pinned service, or by model), builds the
+// exchange for the chosen route, calls the upstream and answers. Requests
+// refused before an upstream call publish no usage event: only requests
+// that reach an upstream are metered.
+func (s *Server) forward(w http.ResponseWriter, r *http.Request, sc scope, model string, bind binder) {
+	rt, err := s.route(sc, model)
 	if err != nil {
 		writeErr(w, err)
 		return
@@ -58,18 +58,17 @@ func (s *Server) forward(w http.ResponseWriter, r *http.Request, model string, b
 		writeErr(w, err)
 		return
 	}
+	if sc.pinned() {
+		model = rt.Service.GetModel() // whatever the body said, this is what was served
+	}
 	c := &call{id: s.newRequestID(), route: rt, model: model, start: time.Now(), stream: ex.stream}
 	w.Header().Set("X-Request-Id", c.id)
 	defer s.publish(c)
-	// One context carries every limit; its cause says which one fired. A
-	// client that goes away cancels it too, which cancels the upstream call.
-	ctx, cancel := context.WithCancelCause(r.Context())
-	defer cancel(nil)
-	total := time.AfterFunc(s.cfg.TotalTimeout, func() { cancel(errTotalTimeout) })
-	defer total.Stop()
-	firstByte := time.AfterFunc(s.cfg.FirstByteTimeout, func() { cancel(errFirstByteTimeout) })
-	resp, err := s.send(ctx, rt, up, ex.stream)
-	firstByte.Stop()
+	lim := s.newLimits(r.Context())
+	defer lim.release()
+	ctx := lim.ctx
+	resp, err := s.send(ctx, rt, up, r.Header, ex.stream)
+	lim.firstByte.Stop()
 	if err != nil {
 		s.upstreamFailed(w, ctx, c, err)
 		return
@@ -77,10 +76,35 @@ func (s *Server) forward(w http.ResponseWriter, r *http.Request, model string, b
 	defer resp.Body.Close()
 	c.status = resp.StatusCode
 	if ex.stream && resp.StatusCode == http.StatusOK {
-		s.relayStream(w, ctx, cancel, c, ex, resp)
+		s.relayStream(w, ctx, lim.cancel, c, ex, resp)
 		return
 	}
-	s.relayBody(w, c, ex, resp)
+	s.relayBody(w, ctx, c, ex, resp)
+}
+
+// limits is the one context that carries every limit of a forwarded
+// request; its cause says which one fired. A client that goes away cancels
+// it too, which cancels the upstream call.
+type limits struct {
+	ctx              context.Context
+	cancel           context.CancelCauseFunc
+	firstByte, total *time.Timer
+}
+
+// newLimits arms the total and first-byte timers; stop the first-byte one
+// when response headers arrive, and call release when the request ends.
+func (s *Server) newLimits(parent context.Context) *limits {
+	ctx, cancel := context.WithCancelCause(parent)
+	return &limits{ctx: ctx, cancel: cancel,
+		total:     time.AfterFunc(s.cfg.TotalTimeout, func() { cancel(errTotalTimeout) }),
+		firstByte: time.AfterFunc(s.cfg.FirstByteTimeout, func() { cancel(errFirstByteTimeout) }),
+	}
+}
+
+func (l *limits) release() {
+	l.firstByte.Stop()
+	l.total.Stop()
+	l.cancel(nil)
 }
 
 // Why a forwarded request's context ended, when the gateway ended it.
@@ -88,7 +112,15 @@ var (
 	errTotalTimeout     = errors.New("total request timeout")
 	errFirstByteTimeout = errors.New("upstream first-byte timeout")
 	errIdleTimeout      = errors.New("upstream stream idle timeout")
+	errClientGone       = errors.New("client went away")
 )
+
+// clientLeft reports whether ctx ended because the client went away
+// (its connection closed, or a write to it failed).
+func clientLeft(ctx context.Context) bool {
+	cause := context.Cause(ctx)
+	return errors.Is(cause, context.Canceled) || errors.Is(cause, errClientGone)
+}
 
 // pick chooses a usable route for model, spreading load round-robin.
 func (s *Server) pick(model string) (*routes.Route, error) {
@@ -110,7 +142,8 @@ func (s *Server) pick(model string) (*routes.Route, error) {
 	return nil, noUsableRoute(model, why)
 }
 
-func (s *Server) send(ctx context.Context, rt *routes.Route, up translate.UpstreamRequest, stream bool) (*http.Response, error) {
+func (s *Server) send(ctx context.Context, rt *routes.Route, up translate.UpstreamRequest, inbound http.Header,
+	stream bool) (*http.Response, error) {
 	u := strings.TrimSuffix(rt.Service.GetBaseUrl(), "/") + up.Path
 	if len(up.Query) > 0 {
 		u += "?" + up.Query.Encode()
@@ -119,22 +152,23 @@ func (s *Server) send(ctx context.Context, rt *routes.Route, up translate.Upstre
 	if err != nil {
 		return nil, err
 	}
+	setUpstreamHeaders(req.Header, inbound, forwardedHeaders, rt.Service.GetProtocol(), rt.Key.Reveal())
 	req.Header.Set("Content-Type", "application/json")
 	if stream {
 		req.Header.Set("Accept", "text/event-stream")
 	} else {
 		req.Header.Set("Accept", "application/json")
 	}
-	provider.Protocol(rt.Service.GetProtocol()).SetAuth(req.Header, rt.Key.Reveal())
 	return rt.Client.Do(req)
 }
 
 func (s *Server) upstreamFailed(w http.ResponseWriter, ctx context.Context, c *call, err error) {
 	cause := context.Cause(ctx)
 	switch {
-	case errors.Is(cause, context.Canceled):
+	case clientLeft(ctx):
 		c.outcome = outcomeCancelled
-	case errors.Is(cause, errFirstByteTimeout), errors.Is(cause, errTotalTimeout), errors.Is(err, context.DeadlineExceeded):
+	case errors.Is(cause, errFirstByteTimeout), errors.Is(cause, errTotalTimeout), errors.Is(cause, errIdleTimeout),
+		errors.Is(err, context.DeadlineExceeded):
 		c.outcome, c.status = outcomeUpstream, http.StatusGatewayTimeout
 		writeErr(w, upstreamTimeout(c.route.Name()))
 	default:
@@ -144,11 +178,10 @@ func (s *Server) upstreamFailed(w http.ResponseWriter, ctx context.Context, c *c
 	}
 }
 
-func (s *Server) relayBody(w http.ResponseWriter, c *call, ex *exchange, resp *http.Response) {
+func (s *Server) relayBody(w http.ResponseWriter, ctx context.Context, c *call, ex *exchange, resp *http.Response) {
 	body, err := io.ReadAll(io.LimitReader(resp.Body, s.cfg.MaxUpstreamBytes))
 	if err != nil {
-		c.outcome = outcomeUpstream
-		writeErr(w, upstreamUnreachable(c.route.Name()))
+		s.upstreamFailed(w, ctx, c, err)
 		return
 	}
 	c.ttft = time.Since(c.start)
@@ -162,7 +195,9 @@ func (s *Server) relayBody(w http.ResponseWriter, c *call, ex *exchange, resp *h
 	c.outcome = outcomeComplete
 	w.Header().Set("Content-Type", "application/json")
 	w.WriteHeader(http.StatusOK)
-	_, _ = w.Write(out)
+	if _, err := w.Write(out); err != nil {
+		c.outcome = outcomeCancelled
+	}
 }
 
 func (s *Server) publish(c *call) {

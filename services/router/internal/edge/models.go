@@ -14,12 +14,22 @@ type modelObject struct {
 	OwnedBy string `json:"owned_by"`
 }
 
-// listModels answers GET /v1/models with every routable model id.
-func (s *Server) listModels(w http.ResponseWriter, r *http.Request) {
-	t := s.routes.Load()
+// listModels answers GET /v1/models with every routable model id (only
+// the pinned service's under a pinned path); ?function= keeps the models a
+// service with that capability tag serves.
+func (s *Server) listModels(w http.ResponseWriter, r *http.Request, sc scope) {
 	fn := r.URL.Query().Get("function")
-	data := make([]modelObject, 0, len(t.Models()))
-	for _, m := range t.Models() {
+	ids := s.routes.Load().Models()
+	if sc.pinned() {
+		rt, err := s.pickService(sc)
+		if err != nil {
+			writeErr(w, err)
+			return
+		}
+		ids = []string{rt.Service.GetModel()}
+	}
+	data := make([]modelObject, 0, len(ids))
+	for _, m := range ids {
 		if obj, ok := s.model(m, fn); ok {
 			data = append(data, obj)
 		}
@@ -27,10 +37,14 @@ func (s *Server) listModels(w http.ResponseWriter, r *http.Request) {
 	writeJSON(w, map[string]any{"object": "list", "data": data})
 }
 
-// getModel answers GET /v1/models/{id...}; ids may contain '/'.
-func (s *Server) getModel(w http.ResponseWriter, r *http.Request) {
-	id := r.PathValue("id")
+// getModel answers GET /v1/models/{id...}; ids may contain '/', so the
+// rest of the path is the id.
+func (s *Server) getModel(w http.ResponseWriter, sc scope, id string) {
 	obj, ok := s.model(id, "")
+	if ok && sc.pinned() {
+		rt, err := s.pickService(sc)
+		ok = err == nil && rt.Service.GetModel() == id
+	}
 	if !ok {
 		writeErr(w, modelNotFound(id))
 		return

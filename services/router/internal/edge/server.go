@@ -15,6 +15,7 @@ import (
 	"io"
 	"log/slog"
 	"net/http"
+	"os"
 	"strconv"
 	"sync/atomic"
 	"time"
@@ -34,6 +35,7 @@ type Config struct {
 	StreamIdleTimeout time.Duration // between upstream stream events
 	TotalTimeout      time.Duration // whole request
 	WriteTimeout      time.Duration // per write to a client, so a stalled reader is cut off
+	BodyReadTimeout   time.Duration // reading the request body (slow-body guard)
 	MaxEventBytes     int           // largest upstream SSE event
 	Scan              edgejson.Options
 }
@@ -43,7 +45,8 @@ func DefaultConfig() Config {
 	return Config{
 		MaxBodyBytes: 20 << 20, MaxHeaderBytes: 64 << 10, ReadHeaderTimeout: 10 * time.Second,
 		MaxUpstreamBytes: 64 << 20, FirstByteTimeout: 5 * time.Minute, StreamIdleTimeout: 2 * time.Minute,
-		TotalTimeout: 30 * time.Minute, WriteTimeout: 30 * time.Second, MaxEventBytes: 8 << 20,
+		TotalTimeout: 30 * time.Minute, WriteTimeout: 30 * time.Second, BodyReadTimeout: time.Minute,
+		MaxEventBytes: 8 << 20,
 	}
 }
 
@@ -77,28 +80,19 @@ func New(cfg Config, cache RouteSource, pub UsageSink, log *slog.Logger) *Server
 	return &Server{cfg: cfg, routes: cache, usage: pub, log: log, idPrefix: "req_" + hex.EncodeToString(b[:])}
 }
 
-// Handler returns the edge's routes.
-func (s *Server) Handler() http.Handler {
-	mux := http.NewServeMux()
-	mux.HandleFunc("POST /v1/chat/completions", s.chat)
-	mux.HandleFunc("POST /v1/completions", s.completions)
-	mux.HandleFunc("POST /v1/embeddings", s.embeddings)
-	mux.HandleFunc("GET /v1/models", s.listModels)
-	mux.HandleFunc("GET /v1/models/{id...}", s.getModel)
-	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
-		(&apiError{Status: http.StatusNotFound, Type: typeInvalidRequest, Code: "unknown_url",
-			Message: "Unknown request URL: " + r.Method + " " + r.URL.Path + ". See GET /v1/models and the README for the supported endpoints."}).write(w)
-	})
-	return mux
-}
+// Handler returns the edge: header checks, then the path forms of
+// routing.go.
+func (s *Server) Handler() http.Handler { return http.HandlerFunc(s.serve) }
 
 // HTTPServer wraps the handler in a server with the edge's limits. There is
 // deliberately no global WriteTimeout: it would cut long streams; writes
-// get per-write deadlines instead.
+// get per-write deadlines instead. The listener's MaxHeaderBytes is twice
+// the configured limit so that the handler, not net/http, refuses most
+// oversized headers, in OpenAI's JSON shape (see checkHeaders).
 func (s *Server) HTTPServer(addr string) *http.Server {
 	return &http.Server{
 		Addr: addr, Handler: s.Handler(),
-		ReadHeaderTimeout: s.cfg.ReadHeaderTimeout, MaxHeaderBytes: s.cfg.MaxHeaderBytes,
+		ReadHeaderTimeout: s.cfg.ReadHeaderTimeout, MaxHeaderBytes: 2 * s.cfg.MaxHeaderBytes,
 		IdleTimeout: 2 * time.Minute,
 	}
 }
@@ -109,17 +103,28 @@ func (s *Server) newRequestID() string {
 	return s.idPrefix + "_" + strconv.FormatUint(s.seq.Add(1), 36)
 }
 
-// readBody reads a bounded request body, answering 413 itself.
+// readBody reads a bounded request body within BodyReadTimeout, answering
+// 413 or 408 itself. The read deadline is cleared afterwards: left armed,
+// it would fire in net/http's background read and cancel the request.
 func (s *Server) readBody(w http.ResponseWriter, r *http.Request) ([]byte, bool) {
 	if r.ContentLength > s.cfg.MaxBodyBytes {
 		tooLarge(w, s.cfg.MaxBodyBytes)
 		return nil, false
 	}
-	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, s.cfg.MaxBodyBytes))
+	rc := http.NewResponseController(w)
+	if s.cfg.BodyReadTimeout > 0 {
+		_ = rc.SetReadDeadline(time.Now().Add(s.cfg.BodyReadTimeout))
+		defer func() { _ = rc.SetReadDeadline(time.Time{}) }()
+	}
+	body, err := readAll(http.MaxBytesReader(w, r.Body, s.cfg.MaxBodyBytes), r.ContentLength)
 	var mbe *http.MaxBytesError
 	switch {
 	case errors.As(err, &mbe):
 		tooLarge(w, s.cfg.MaxBodyBytes)
+		return nil, false
+	case errors.Is(err, os.ErrDeadlineExceeded):
+		(&apiError{Status: http.StatusRequestTimeout, Type: typeInvalidRequest, Code: "request_timeout",
+			Message: "The request body was not received within " + s.cfg.BodyReadTimeout.String() + "."}).write(w)
 		return nil, false
 	case err != nil:
 		(&apiError{Status: http.StatusBadRequest, Type: typeInvalidRequest, Code: "body_unreadable",
@@ -127,6 +132,18 @@ func (s *Server) readBody(w http.ResponseWriter, r *http.Request) ([]byte, bool)
 		return nil, false
 	}
 	return body, true
+}
+
+// readAll is io.ReadAll that sizes its buffer from Content-Length, saving
+// the copies of a growing buffer on large bodies.
+func readAll(body io.Reader, contentLength int64) ([]byte, error) {
+	if contentLength <= 0 {
+		return io.ReadAll(body)
+	}
+	// net/http's body reader stops at Content-Length, so nothing follows.
+	buf := make([]byte, contentLength)
+	n, err := io.ReadFull(body, buf)
+	return buf[:n], err
 }
 
 func tooLarge(w http.ResponseWriter, limit int64) {

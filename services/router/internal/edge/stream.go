@@ -24,7 +24,11 @@ func (s *Server) relayStream(w http.ResponseWriter, ctx context.Context, cancel 
 		if c.ttft == 0 {
 			c.ttft = time.Since(c.start)
 		}
-		return out.WriteData(chunk)
+		if err := out.WriteData(chunk); err != nil {
+			cancel(errClientGone) // a failed write or write deadline: the client is gone or stalled
+			return errClientGone
+		}
+		return nil
 	}
 	idle := time.AfterFunc(s.cfg.StreamIdleTimeout, func() { cancel(errIdleTimeout) })
 	defer idle.Stop()
@@ -49,7 +53,7 @@ func (s *Server) relayStream(w http.ResponseWriter, ctx context.Context, cancel 
 func (s *Server) finishStream(ctx context.Context, c *call, st translate.Stream, out *sse.Writer,
 	emit func([]byte) error, readErr error) {
 	clean := errors.Is(readErr, io.EOF)
-	if !clean && ctx.Err() != nil && errors.Is(context.Cause(ctx), context.Canceled) {
+	if !clean && clientLeft(ctx) {
 		u, _ := st.Finish(func([]byte) error { return nil })
 		c.usage, c.outcome = u, outcomeCancelled
 		return

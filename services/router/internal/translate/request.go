@@ -132,6 +132,25 @@ type ToolChoice struct {
 // Stop is the string | []string | null union.
 type Stop []string
 
+// ForwardsRaw reports whether protocol's chat translator forwards the
+// client's bytes (OpenAI family, Azure) and so needs only RawChatRequest,
+// not the full decode of DecodeChatRequest.
+func ForwardsRaw(protocol string) bool {
+	return protocol == ProtocolOpenAI || protocol == ProtocolAzure
+}
+
+// RawChatRequest wraps a body that the caller has already validated (the
+// edge's edgejson scan) for a translator that ForwardsRaw: only Raw, Model,
+// Stream and the include_usage flag are set. Other translators need
+// DecodeChatRequest.
+func RawChatRequest(body []byte, model string, stream, includeUsage bool) *ChatRequest {
+	req := &ChatRequest{Raw: body, Model: model, Stream: stream}
+	if includeUsage {
+		req.StreamOptions = &StreamOptions{IncludeUsage: true}
+	}
+	return req
+}
+
 // DecodeChatRequest parses and validates an edge chat body. Every failure is
 // an *Error with HTTP 400 and an OpenAI-style param.
 func DecodeChatRequest(body []byte) (*ChatRequest, error) {
