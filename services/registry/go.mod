@@ -3,6 +3,7 @@ module github.com/switchyard/switchyard/services/registry
 go 1.26.0
 
 require (
+	github.com/BurntSushi/toml v1.6.0
 	github.com/go-kit/kit v0.13.0
 	github.com/nats-io/nats.go v1.55.0
 	github.com/switchyard/switchyard/pkg v0.0.0

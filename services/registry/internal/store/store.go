@@ -27,7 +27,7 @@ var ErrConflict = errors.New("service changed concurrently")
 
 // Store binds the buckets.
 type Store struct {
-	services, status, routes, keys jetstream.KeyValue
+	services, status, routes, keys, credentials jetstream.KeyValue
 }
 
 // Open binds the buckets (EnsureTopology must have created them).
@@ -39,6 +39,7 @@ func Open(ctx context.Context, js jetstream.JetStream) (*Store, error) {
 	}{
 		{contract.BucketServices, &s.services}, {contract.BucketStatus, &s.status},
 		{contract.BucketRoutes, &s.routes}, {contract.BucketKeys, &s.keys},
+		{contract.BucketCredentials, &s.credentials},
 	} {
 		kv, err := js.KeyValue(ctx, b.name)
 		if err != nil {
@@ -130,4 +131,19 @@ func (s *Store) Status(ctx context.Context, name string) (*pb.Status, error) {
 		return nil, err
 	}
 	return &st, nil
+}
+
+// CredentialRecord returns the raw sy_credentials record of ref (owned by
+// the credential service: ciphertext or an env/file reference, never a
+// key). The registry reads it only to see where a key comes from, so a
+// re-applied config file can tell an unchanged source from a new one.
+func (s *Store) CredentialRecord(ctx context.Context, ref string) ([]byte, bool, error) {
+	e, err := s.credentials.Get(ctx, contract.Key(ref))
+	if errors.Is(err, jetstream.ErrKeyNotFound) {
+		return nil, false, nil
+	}
+	if err != nil {
+		return nil, false, err
+	}
+	return e.Value(), true, nil
 }
