@@ -20,6 +20,7 @@ import (
 	"github.com/switchyard/switchyard/pkg/outbound"
 	"github.com/switchyard/switchyard/pkg/runtime"
 	"github.com/switchyard/switchyard/services/router/internal/edge"
+	"github.com/switchyard/switchyard/services/router/internal/health"
 	"github.com/switchyard/switchyard/services/router/internal/routes"
 	"github.com/switchyard/switchyard/services/router/internal/usage"
 )
@@ -35,6 +36,7 @@ type Config struct {
 	Listen   string
 	Edge     edge.Config
 	Usage    usage.Config
+	Circuits health.Config // passive health: circuit breaker per service
 	Outbound outbound.Policy
 	Version  string
 }
@@ -51,6 +53,8 @@ func (c *Config) RegisterFlags(fs *flag.FlagSet, prefix string) {
 	fs.IntVar(&c.Usage.Queue, prefix+"usage-queue", 100000, "usage events held while NATS is unreachable")
 	fs.IntVar(&c.Usage.Workers, prefix+"usage-publishers", 4, "concurrent usage publishers")
 	fs.Var(&c.Outbound, prefix+outbound.FlagName, "outbound SSRF policy: loopback, private and/or CIDRs allowed")
+	fs.IntVar(&c.Circuits.FailureThreshold, prefix+"circuit-failures", 5, "consecutive upstream failures that open a service's circuit")
+	fs.DurationVar(&c.Circuits.CoolDown, prefix+"circuit-cooldown", 30*time.Second, "how long an open circuit waits before letting one request test the upstream")
 }
 
 // Validate checks the configuration.
@@ -113,7 +117,9 @@ func (a *App) Run(ctx context.Context) error {
 	}
 	pub := usage.New(a.cfg.Usage, js, a.log)
 	watcher := routes.NewWatcher(&cache, nc, js, clients, a.log)
-	srv := edge.New(a.cfg.Edge, &cache, pub, a.log).HTTPServer(a.cfg.Listen)
+	edgeCfg := a.cfg.Edge
+	edgeCfg.Circuits = health.New(a.cfg.Circuits) // per replica: see package health
+	srv := edge.New(edgeCfg, &cache, pub, a.log).HTTPServer(a.cfg.Listen)
 	ln, err := net.Listen("tcp", a.cfg.Listen)
 	if err != nil {
 		return fmt.Errorf("edge listener on %s: %w (use -listen to pick another address)", a.cfg.Listen, err)

@@ -69,6 +69,7 @@ func (s *Server) forward(w http.ResponseWriter, r *http.Request, sc scope, model
 	ctx := lim.ctx
 	resp, err := s.send(ctx, rt, up, r.Header, ex.stream)
 	lim.firstByte.Stop()
+	s.cfg.Circuits.RecordCall(rt.Name(), resp, err, clientLeft(ctx))
 	if err != nil {
 		s.upstreamFailed(w, ctx, c, err)
 		return
@@ -131,13 +132,13 @@ func (s *Server) pick(model string) (*routes.Route, error) {
 	n := uint64(len(all))
 	start := s.rr.Add(1)
 	for i := range n {
-		if rt := all[(start+i)%n]; rt.Usable() {
+		if rt := all[(start+i)%n]; rt.Usable() && s.cfg.Circuits.Allow(rt.Name()) {
 			return rt, nil
 		}
 	}
 	why := all[0].KeyErr
 	if why == "" {
-		why = "every service for it is Failed; see `syctl services list`"
+		why = "every service for it is Failed or cooling down after upstream errors; see `syctl services list`"
 	}
 	return nil, noUsableRoute(model, why)
 }

@@ -22,6 +22,7 @@ import (
 
 	pb "github.com/switchyard/switchyard/pkg/gen/switchyard/v1"
 	"github.com/switchyard/switchyard/services/router/internal/edgejson"
+	"github.com/switchyard/switchyard/services/router/internal/health"
 	"github.com/switchyard/switchyard/services/router/internal/routes"
 )
 
@@ -38,6 +39,7 @@ type Config struct {
 	BodyReadTimeout   time.Duration // reading the request body (slow-body guard)
 	MaxEventBytes     int           // largest upstream SSE event
 	Scan              edgejson.Options
+	Circuits          *health.Breakers // passive health per service; nil: no circuit breaking
 }
 
 // DefaultConfig is the production default.

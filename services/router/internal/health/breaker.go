@@ -22,6 +22,8 @@ import (
 	"strings"
 	"sync"
 	"time"
+
+	"github.com/switchyard/switchyard/pkg/provider"
 )
 
 // Config tunes the breakers. Zero fields take the defaults.
@@ -170,4 +172,18 @@ func (b *Breakers) Snapshot() []CircuitSnapshot {
 	})
 	slices.SortFunc(out, func(a, c CircuitSnapshot) int { return strings.Compare(a.Service, c.Service) })
 	return out
+}
+
+// RecordCall feeds the outcome of one upstream call: resp when an answer
+// came, err when the call failed first. callerGone says the client (not
+// the upstream) ended the call; that says nothing about the upstream and
+// is not recorded.
+func (b *Breakers) RecordCall(service string, resp *http.Response, err error, callerGone bool) {
+	switch {
+	case b == nil || callerGone:
+	case err != nil || resp == nil:
+		b.Record(service, Failure, 0)
+	default:
+		b.Record(service, OutcomeOf(resp.StatusCode), provider.RetryAfter(resp.Header, nil, b.now()))
+	}
 }

@@ -1,7 +1,10 @@
 package health
 
 import (
+	"errors"
 	"net/http"
+	"net/http/httptest"
+	"strconv"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -180,4 +183,45 @@ func BenchmarkAllowRecordClosed(b *testing.B) {
 			}
 		}
 	})
+}
+
+// RecordCall reads real HTTP answers: 5xx counts toward opening, a 429's
+// Retry-After header opens the circuit for that long, a transport error is
+// a failure, and a client that left is not held against the upstream.
+func TestRecordCallFromRealResponses(t *testing.T) {
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if ra := r.URL.Query().Get("retry_after"); ra != "" {
+			w.Header().Set("Retry-After", ra)
+		}
+		status, _ := strconv.Atoi(r.URL.Query().Get("status"))
+		w.WriteHeader(status)
+	}))
+	defer srv.Close()
+	call := func(query string) *http.Response {
+		resp, err := srv.Client().Get(srv.URL + "/?" + query)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		return resp
+	}
+	b, clk := newTestBreakers(Config{FailureThreshold: 2, CoolDown: 10 * time.Second})
+	b.RecordCall("a", nil, errors.New("connection refused"), true)
+	b.RecordCall("a", call("status=503"), nil, false)
+	if !b.Allow("a") {
+		t.Fatal("opened before the threshold (a departed client was counted)")
+	}
+	b.RecordCall("a", nil, errors.New("connection refused"), false)
+	if b.Allow("a") {
+		t.Fatal("not open after 503 and a connect failure")
+	}
+	clk.advance(10 * time.Second)
+	if !b.Allow("a") {
+		t.Fatal("no half-open probe after the cool-down")
+	}
+	b.RecordCall("a", call("status=200"), nil, false)
+	b.RecordCall("a", call("status=429&retry_after=7"), nil, false)
+	if got := b.RetryIn("a"); got != 7*time.Second {
+		t.Fatalf("Retry-After 7 gave RetryIn %v", got)
+	}
 }
