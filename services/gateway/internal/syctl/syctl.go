@@ -109,6 +109,8 @@ func isHelpArg(a string) bool {
 func rootCommand() *command {
 	return &command{name: "syctl", summary: "Switchyard admin CLI over NATS", subs: []*command{
 		servicesCommand(),
+		aliasesCommand(),
+		applyCommand(),
 		usageCommand(),
 		credentialsCommand(),
 		{name: "version", summary: "print syctl's version", run: runVersion},
