@@ -2,8 +2,9 @@
 // usage events. It counts every client request exactly once — JetStream
 // dedupes retried publishes by Nats-Msg-Id (the request id) within its
 // window, the ledger bucket refuses a request id counted before, and each
-// rollup records the last stream sequence folded in so a redelivered event
-// is never added twice — and it serves usage queries.
+// rollup records the last stream sequence folded in, which (because events
+// are applied strictly in stream order, see sequencer) makes a redelivered
+// event a no-op — and it serves usage queries.
 //
 // Owns: sy_usage (rollups) and sy_usage_ledger.
 // Consumes: SY_USAGE via the durable "metering" consumer.
@@ -18,10 +19,8 @@ import (
 	"time"
 
 	"github.com/nats-io/nats.go/jetstream"
-	"google.golang.org/protobuf/proto"
 
 	"github.com/switchyard/switchyard/pkg/contract"
-	pb "github.com/switchyard/switchyard/pkg/gen/switchyard/v1"
 	"github.com/switchyard/switchyard/services/metering/internal/store"
 )
 
@@ -30,24 +29,30 @@ var Windows = map[string]time.Duration{"minute": time.Minute, "day": 24 * time.H
 
 // Consumer folds usage events into rollups.
 type Consumer struct {
-	js    jetstream.JetStream
-	store *store.Store
-	log   *slog.Logger
+	js     jetstream.JetStream
+	store  *store.Store
+	log    *slog.Logger
+	prices Prices
+	stats  counters
+	// beforeAck runs after a run of events is applied and before it is
+	// acked. Tests make it fail to stop a reader in exactly that window.
+	beforeAck func(events int) error
 }
 
-// NewConsumer returns a consumer over the store.
-func NewConsumer(js jetstream.JetStream, s *store.Store, log *slog.Logger) *Consumer {
-	return &Consumer{js: js, store: s, log: log}
+// NewConsumer returns a consumer over the store; prices may be nil.
+func NewConsumer(js jetstream.JetStream, s *store.Store, prices Prices, log *slog.Logger) *Consumer {
+	return &Consumer{js: js, store: s, log: log, prices: prices}
 }
 
-// Run fetches and applies batches until ctx ends. A batch is applied in
-// stream order and acked only when fully applied; on failure nothing is
-// acked and JetStream redelivers the batch, in order, after AckWait. The
-// consumer pins one replica at a time (priority policy "pinned"), so events
-// are applied by a single reader in stream order, which the per-rollup
-// LastSeq check relies on. A replica that was paused (not dead) past the
-// pin TTL could still finish one batch after another took over; that
-// window is one batch and is documented in docs/metering.md.
+// Stats returns this consumer's counters.
+func (c *Consumer) Stats() Stats { return c.stats.snapshot() }
+
+// Run applies usage events until ctx ends. The durable consumer pins one
+// metering replica at a time (priority policy "pinned"); a replica that
+// loses its pin, or whose fetch fails, starts a new session from the
+// consumer's ack floor. A replica that was paused (not dead) past the pin
+// TTL could still finish one run after another took over; that window is
+// documented in docs/metering.md.
 func (c *Consumer) Run(ctx context.Context, ready func()) error {
 	cons, err := c.js.Consumer(ctx, contract.StreamUsage, contract.ConsumerMetering)
 	if err != nil {
@@ -55,109 +60,141 @@ func (c *Consumer) Run(ctx context.Context, ready func()) error {
 	}
 	ready()
 	for ctx.Err() == nil {
-		batch, err := cons.Fetch(contract.MeteringBatch, jetstream.FetchMaxWait(time.Second),
-			jetstream.FetchPriorityGroup(contract.MeteringPriorityGroup))
+		err := c.session(ctx, cons)
+		if ctx.Err() != nil {
+			break
+		}
+		if !errors.Is(err, jetstream.ErrPinIDMismatch) {
+			c.log.Warn("usage session ended; starting again from the ack floor", "err", err)
+		}
+		sleep(ctx, time.Second)
+	}
+	c.unpin()
+	return nil
+}
+
+// unpin releases this replica's pin as it stops, so another replica (or
+// the restarted process) takes over now rather than after the pin TTL.
+func (c *Consumer) unpin() {
+	ctx, cancel := context.WithTimeout(context.Background(), time.Second)
+	defer cancel()
+	s, err := c.js.Stream(ctx, contract.StreamUsage)
+	if err == nil {
+		err = s.UnpinConsumer(ctx, contract.ConsumerMetering, contract.MeteringPriorityGroup)
+	}
+	if err != nil {
+		c.log.Debug("unpin metering consumer", "err", err)
+	}
+}
+
+// session reads events from the ack floor on and applies them in stream
+// order until ctx ends or a fetch fails. Events it still holds when it
+// ends are nak'ed so the next session (here or on another replica) gets
+// them at once.
+func (c *Consumer) session(ctx context.Context, cons jetstream.Consumer) error {
+	info, err := cons.Info(ctx)
+	if err != nil {
+		return err
+	}
+	seq := newSequencer(info.AckFloor.Stream)
+	defer func() {
+		for _, m := range seq.release() {
+			_ = m.Nak()
+		}
+		metricHeld.Set(0)
+	}()
+	lastInfo := time.Now()
+	for ctx.Err() == nil {
+		if err := c.fetchInto(cons, seq); err != nil {
+			return err
+		}
+		if err := c.applyReady(ctx, seq); err != nil {
+			return err
+		}
+		metricHeld.Set(float64(seq.waiting()))
+		if time.Since(lastInfo) >= time.Second {
+			lastInfo = time.Now()
+			c.refresh(ctx, cons, seq)
+		}
+	}
+	return nil
+}
+
+// fetchInto fetches one batch and hands each event to the sequencer;
+// redeliveries of events already applied are acked straight away.
+func (c *Consumer) fetchInto(cons jetstream.Consumer, seq *sequencer) error {
+	batch, err := cons.Fetch(contract.MeteringBatch, jetstream.FetchMaxWait(time.Second),
+		jetstream.FetchPriorityGroup(contract.MeteringPriorityGroup))
+	if err != nil {
+		return err
+	}
+	for m := range batch.Messages() {
+		meta, err := m.Metadata()
 		if err != nil {
-			c.log.Warn("fetch usage events", "err", err)
-			sleep(ctx, time.Second)
+			_ = m.Term() // not a JetStream message; cannot be applied in order
 			continue
 		}
-		var msgs []jetstream.Msg
-		for m := range batch.Messages() {
-			msgs = append(msgs, m)
+		if meta.NumDelivered > 1 {
+			c.stats.redelivered.Add(1)
+			metricRedelivered.Inc()
 		}
-		if err := batch.Error(); err != nil && !errors.Is(err, jetstream.ErrNoMessages) && len(msgs) == 0 {
-			c.log.Debug("fetch ended", "err", err)
-		}
-		if len(msgs) == 0 {
-			continue
-		}
-		if err := c.applyBatch(ctx, msgs); err != nil {
-			c.log.Warn("usage batch not applied; it will be redelivered", "events", len(msgs), "err", err)
-			sleep(ctx, time.Second)
-			continue
-		}
-		for _, m := range msgs {
+		if !seq.add(meta.Sequence.Stream, m) {
 			_ = m.Ack()
 		}
 	}
+	if err := batch.Error(); errors.Is(err, jetstream.ErrPinIDMismatch) {
+		return err
+	}
 	return nil
 }
 
-func (c *Consumer) applyBatch(ctx context.Context, msgs []jetstream.Msg) error {
-	for _, m := range msgs {
-		if err := c.apply(ctx, m); err != nil {
-			return err
+// applyReady applies the contiguous run the sequencer releases, retrying
+// until it is applied or ctx ends; only an applied run is acked.
+func (c *Consumer) applyReady(ctx context.Context, seq *sequencer) error {
+	run := seq.ready()
+	if len(run) == 0 {
+		return nil
+	}
+	for {
+		start := time.Now()
+		err := c.applyRun(ctx, run)
+		if err == nil && c.beforeAck != nil {
+			err = c.beforeAck(len(run))
 		}
-	}
-	return nil
-}
-
-func (c *Consumer) apply(ctx context.Context, m jetstream.Msg) error {
-	meta, err := m.Metadata()
-	if err != nil {
-		return err
-	}
-	var ev pb.UsageEvent
-	if err := proto.Unmarshal(m.Data(), &ev); err != nil || ev.GetRequestId() == "" {
-		c.log.Error("dropping undecodable usage event", "seq", meta.Sequence.Stream, "err", err)
-		return nil
-	}
-	seq := meta.Sequence.Stream
-	fresh, err := c.store.Claim(ctx, ev.GetRequestId(), seq)
-	if err != nil {
-		return err
-	}
-	if !fresh {
-		c.log.Info("duplicate usage event ignored", "request_id", ev.GetRequestId(), "seq", seq)
-		return nil
-	}
-	for window, size := range Windows {
-		r, err := c.store.Apply(ctx, rollupKey(window, size, &ev), func(r *store.Rollup) bool {
-			if r.LastSeq >= seq {
-				return false // folded in before a crash; redelivered
+		if err == nil {
+			for _, m := range run {
+				_ = m.Ack()
 			}
-			fold(r, window, size, &ev, seq)
-			return true
-		})
-		if err != nil {
-			return err
+			metricBatchSeconds.Observe(time.Since(start).Seconds())
+			return nil
 		}
-		c.publishRollup(ctx, r)
+		c.stats.batchFailures.Add(1)
+		metricBatchFailures.Inc()
+		if ctx.Err() != nil {
+			return ctx.Err() // unacked: redelivered to the next reader after AckWait
+		}
+		c.log.Warn("usage events not applied; retrying", "events", len(run), "err", err)
+		for _, m := range run {
+			_ = m.InProgress() // keep them ours while we retry
+		}
+		sleep(ctx, time.Second)
 	}
-	return nil
 }
 
-func rollupKey(window string, size time.Duration, ev *pb.UsageEvent) string {
-	r := store.Rollup{Window: window, Start: ev.GetTime().AsTime().Truncate(size),
-		Consumer: ev.GetConsumer(), Model: ev.GetModel(), Service: ev.GetService()}
-	return r.Key()
-}
-
-func fold(r *store.Rollup, window string, size time.Duration, ev *pb.UsageEvent, seq uint64) {
-	r.Window, r.Start = window, ev.GetTime().AsTime().Truncate(size).UTC()
-	r.Consumer, r.Model, r.Service = ev.GetConsumer(), ev.GetModel(), ev.GetService()
-	r.Requests++
-	if ev.GetOutcome() != "complete" {
-		r.Errors++
-	}
-	r.PromptTokens += max(ev.GetPromptTokens(), 0)
-	r.CompletionTokens += max(ev.GetCompletionTokens(), 0)
-	r.CachedTokens += max(ev.GetCachedTokens(), 0)
-	r.ReasoningTokens += max(ev.GetReasoningTokens(), 0)
-	r.LastSeq = seq
-}
-
-func (c *Consumer) publishRollup(ctx context.Context, r *store.Rollup) {
-	if r == nil {
+// refresh reads the consumer's state: its backlog for the metrics, and its
+// ack floor, which unblocks held events when the gap before them was acked
+// by someone else.
+func (c *Consumer) refresh(ctx context.Context, cons jetstream.Consumer, seq *sequencer) {
+	info, err := cons.Info(ctx)
+	if err != nil {
 		return
 	}
-	data, err := proto.Marshal(ToRow(r))
-	if err == nil {
-		_, err = c.js.PublishAsync(contract.RollupPublished(r.Window), data)
+	metricPending.Set(float64(info.NumPending + uint64(info.NumAckPending)))
+	if seq.waiting() == 0 {
+		return
 	}
-	if err != nil {
-		c.log.Debug("publish rollup", "err", err)
+	for _, m := range seq.advance(info.AckFloor.Stream) {
+		_ = m.Ack()
 	}
 }
 

@@ -30,7 +30,20 @@ type Rollup struct {
 	CompletionTokens int64     `json:"completion_tokens"`
 	CachedTokens     int64     `json:"cached_tokens"`
 	ReasoningTokens  int64     `json:"reasoning_tokens"`
-	// LastSeq is the highest usage-stream sequence folded in.
+	// RateLimited counts requests refused by a rate limit; they are not in
+	// Requests (nothing reached an upstream, nothing is billable).
+	RateLimited int64 `json:"rate_limited,omitempty"`
+	// LatencyMs and TTFTMs are sums, so a dashboard divides by Requests.
+	LatencyMs int64 `json:"latency_ms_sum,omitempty"`
+	TTFTMs    int64 `json:"ttft_ms_sum,omitempty"`
+	// CostNanoUSD is the spend at the prices in force when each event was
+	// folded in (nano-dollars keep integer sums exact).
+	CostNanoUSD int64 `json:"cost_nano_usd,omitempty"`
+	// CostUSD repeats CostNanoUSD in dollars for dashboards reading the KV.
+	CostUSD float64 `json:"cost_usd,omitempty"`
+	// LastSeq is the highest usage-stream sequence folded in. Metering
+	// applies events in stream order, so an event at or below it is
+	// already in the sums.
 	LastSeq uint64 `json:"last_seq"`
 }
 
