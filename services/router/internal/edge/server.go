@@ -116,24 +116,27 @@ func (s *Server) readBody(w http.ResponseWriter, r *http.Request) ([]byte, bool)
 	rc := http.NewResponseController(w)
 	if s.cfg.BodyReadTimeout > 0 {
 		_ = rc.SetReadDeadline(time.Now().Add(s.cfg.BodyReadTimeout))
-		defer func() { _ = rc.SetReadDeadline(time.Time{}) }()
 	}
 	body, err := readAll(http.MaxBytesReader(w, r.Body, s.cfg.MaxBodyBytes), r.ContentLength)
+	if err == nil {
+		_ = rc.SetReadDeadline(time.Time{})
+		return body, true
+	}
+	// On failure the deadline stays armed: net/http drains an unread body
+	// after the handler, and a slow client must not hold that drain open.
+	w.Header().Set("Connection", "close")
 	var mbe *http.MaxBytesError
 	switch {
 	case errors.As(err, &mbe):
 		tooLarge(w, s.cfg.MaxBodyBytes)
-		return nil, false
 	case errors.Is(err, os.ErrDeadlineExceeded):
 		(&apiError{Status: http.StatusRequestTimeout, Type: typeInvalidRequest, Code: "request_timeout",
 			Message: "The request body was not received within " + s.cfg.BodyReadTimeout.String() + "."}).write(w)
-		return nil, false
-	case err != nil:
+	default:
 		(&apiError{Status: http.StatusBadRequest, Type: typeInvalidRequest, Code: "body_unreadable",
 			Message: "The request body could not be read completely."}).write(w)
-		return nil, false
 	}
-	return body, true
+	return nil, false
 }
 
 // readAll is io.ReadAll that sizes its buffer from Content-Length, saving
