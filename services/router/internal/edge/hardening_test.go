@@ -87,7 +87,7 @@ func TestTruncatedAndSlowBodies(t *testing.T) {
 	cfg.BodyReadTimeout = 300 * time.Millisecond
 	e := startEdge(t, cfg, svc{name: "svc-a", model: "m", protocol: "OPENAI_V1", base: up.URL})
 	cases := []struct {
-		name, raw string
+		name, raw  string
 		closeWrite bool
 		status     string
 	}{
