@@ -17,9 +17,9 @@ import (
 	"time"
 
 	"github.com/nats-io/nats.go/jetstream"
-	"google.golang.org/protobuf/proto"
 	"github.com/openai/openai-go/v3"
 	"github.com/openai/openai-go/v3/option"
+	"google.golang.org/protobuf/proto"
 
 	"github.com/switchyard/switchyard/pkg/contract"
 	pb "github.com/switchyard/switchyard/pkg/gen/switchyard/v1"
