@@ -66,20 +66,31 @@ func (s *Server) finishStream(ctx context.Context, c *call, st translate.Stream,
 		return
 	}
 	c.outcome = outcomePartial
-	streamErr := finishErr
-	if !clean && !isTranslateError(readErr) {
-		streamErr = s.streamFailure(ctx, c, readErr)
-	} else if streamErr == nil {
+	// The first failure is the one to report: an upstream error event
+	// explains a stream better than the truncation it leaves behind.
+	var streamErr error
+	switch {
+	case clean:
+		streamErr = finishErr
+	case isTranslateError(readErr):
 		streamErr = readErr
+	default:
+		streamErr = s.streamFailure(ctx, c, readErr, finishErr)
 	}
 	_ = out.WriteData(errorJSON(streamErr))
 }
 
-func (s *Server) streamFailure(ctx context.Context, c *call, err error) error {
+// streamFailure names a transport failure mid-stream: a timeout the edge
+// enforced, else the translator's verdict (a truncated stream), else an
+// unreachable upstream.
+func (s *Server) streamFailure(ctx context.Context, c *call, err, finishErr error) error {
 	cause := context.Cause(ctx)
 	s.log.Warn("upstream stream ended abnormally", "service", c.route.Name(), "request_id", c.id, "err", err, "cause", cause)
-	if errors.Is(cause, errIdleTimeout) || errors.Is(cause, errTotalTimeout) {
+	switch {
+	case errors.Is(cause, errIdleTimeout) || errors.Is(cause, errTotalTimeout):
 		return upstreamTimeout(c.route.Name())
+	case finishErr != nil:
+		return finishErr
 	}
 	return upstreamUnreachable(c.route.Name())
 }
