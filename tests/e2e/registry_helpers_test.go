@@ -144,7 +144,8 @@ func discardLogger() *slog.Logger { return slog.New(slog.DiscardHandler) }
 
 // keyGate is an upstream in front of a fake that accepts only the keys it
 // is told (a provider where old and new key overlap during a rotation) and
-// records when it first saw each.
+// records when each first arrived on a forwarded request (probes, which
+// use GET, do not count).
 type keyGate struct {
 	*httptest.Server
 	mu       sync.Mutex
@@ -160,12 +161,15 @@ func newKeyGate(t *testing.T, up *fakes.Fake, keys ...string) *keyGate {
 		key := strings.TrimPrefix(r.Header.Get("Authorization"), "Bearer ")
 		g.mu.Lock()
 		ok := g.allowed[key]
-		if _, known := g.seen[key]; !known {
+		forwarded := r.Method == http.MethodPost
+		if _, known := g.seen[key]; !known && forwarded {
 			g.seen[key] = time.Now()
 		}
 		g.mu.Unlock()
 		if !ok {
-			g.rejected.Add(1)
+			if forwarded {
+				g.rejected.Add(1)
+			}
 			http.Error(w, `{"error":{"message":"Incorrect API key provided","type":"invalid_request_error","code":"invalid_api_key"}}`, http.StatusUnauthorized)
 			return
 		}
@@ -253,7 +257,7 @@ func writeFileAtomically(t *testing.T, path, content string) {
 	}
 }
 
-func serviceStatus(t *testing.T, g *harness.Gateway, name string) *pb.Status {
+func registryStatusOf(t *testing.T, g *harness.Gateway, name string) *pb.Status {
 	t.Helper()
 	var rep pb.GetServiceResponse
 	if err := natsrpc.Call(context.Background(), g.NC, contract.SubjServicesGet, &pb.GetServiceRequest{Name: name}, &rep); err != nil {
@@ -275,4 +279,13 @@ func syctlFails(t *testing.T, g *harness.Gateway, stdin string, args ...string) 
 
 func natsCall(ctx context.Context, g *harness.Gateway, subject string, req, rep proto.Message) error {
 	return natsrpc.Call(ctx, g.NC, subject, req, rep)
+}
+
+func containsAll(s string, parts ...string) bool {
+	for _, p := range parts {
+		if !strings.Contains(s, p) {
+			return false
+		}
+	}
+	return true
 }
