@@ -156,7 +156,7 @@ var c = h.DefaultClient
 func d() { h.Get("http://x"); h.Post("http://x", "", nil); _ = h.DefaultTransport }
 `
 	path := filepath.Join(t.TempDir(), "x.go")
-	if err := writeFile(path, src); err != nil {
+	if err := healthWriteFile(path, src); err != nil {
 		t.Fatal(err)
 	}
 	got := unguardedHTTP(t, path, "x.go")
@@ -165,4 +165,4 @@ func d() { h.Get("http://x"); h.Post("http://x", "", nil); _ = h.DefaultTranspor
 	}
 }
 
-func writeFile(path, text string) error { return os.WriteFile(path, []byte(text), 0o600) }
+func healthWriteFile(path, text string) error { return os.WriteFile(path, []byte(text), 0o600) }
