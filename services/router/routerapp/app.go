@@ -21,6 +21,7 @@ import (
 	"github.com/switchyard/switchyard/pkg/runtime"
 	"github.com/switchyard/switchyard/services/router/internal/edge"
 	"github.com/switchyard/switchyard/services/router/internal/health"
+	"github.com/switchyard/switchyard/services/router/internal/keys"
 	"github.com/switchyard/switchyard/services/router/internal/routes"
 	"github.com/switchyard/switchyard/services/router/internal/usage"
 )
@@ -37,6 +38,7 @@ type Config struct {
 	Edge     edge.Config
 	Usage    usage.Config
 	Circuits health.Config // passive health: circuit breaker per service
+	Keys     keys.Config   // consumer key authentication
 	Outbound outbound.Policy
 	Version  string
 }
@@ -44,6 +46,8 @@ type Config struct {
 // RegisterFlags adds the router's flags with the given prefix.
 func (c *Config) RegisterFlags(fs *flag.FlagSet, prefix string) {
 	c.Edge = edge.DefaultConfig()
+	c.Keys = keys.DefaultConfig()
+	fs.Var(&c.Keys.Auth, prefix+"auth", "consumer key authentication: on, or off (local experiments only; logs a warning)")
 	fs.StringVar(&c.Listen, prefix+"listen", ":8080", "edge HTTP address (OpenAI-compatible API)")
 	fs.Int64Var(&c.Edge.MaxBodyBytes, prefix+"max-body-bytes", c.Edge.MaxBodyBytes, "largest request body")
 	fs.DurationVar(&c.Edge.FirstByteTimeout, prefix+"first-byte-timeout", c.Edge.FirstByteTimeout, "wait for upstream response headers")
@@ -76,6 +80,9 @@ type App struct {
 	log   *slog.Logger
 	addr  chan string
 	ready runtime.Readiness
+	// auth authenticates edge requests from the sy_keys snapshot; the edge
+	// does not call it yet (issue 6).
+	auth *keys.Authenticator
 }
 
 // New validates cfg.
@@ -110,6 +117,12 @@ func (a *App) Run(ctx context.Context) error {
 		return err
 	}
 	defer runtime.CloseNATS(nc)
+	auth, keysErr, stopKeys, err := a.startKeys(ctx, nc, js)
+	if err != nil {
+		return err
+	}
+	defer stopKeys()
+	a.auth = auth
 	var cache routes.Cache
 	clients := routes.Clients{
 		Secure:   outbound.NewClient(a.cfg.Outbound, outbound.Options{ResponseHeaderTimeout: -1, Logger: a.log}),
@@ -138,6 +151,7 @@ func (a *App) Run(ctx context.Context) error {
 	select {
 	case <-ctx.Done():
 	case err = <-watchErr:
+	case err = <-keysErr:
 	case err = <-serveErr:
 	}
 	a.ready.Set(errors.New("shutting down"))
