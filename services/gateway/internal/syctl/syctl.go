@@ -110,6 +110,7 @@ func rootCommand() *command {
 	return &command{name: "syctl", summary: "Switchyard admin CLI over NATS", subs: []*command{
 		servicesCommand(),
 		aliasesCommand(),
+		keysCommand(),
 		applyCommand(),
 		usageCommand(),
 		credentialsCommand(),
