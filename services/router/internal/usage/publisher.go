@@ -1,14 +1,24 @@
 // Package usage publishes the router's usage events: one per client
-// request, off the request path. Events queue in memory and a few workers
-// publish them to JetStream with the request id as Nats-Msg-Id, retrying
-// with the same id until the stream acknowledges, so a retry after a lost
-// ack is deduplicated by JetStream and counted once by metering.
+// request, off the request path. Publish never blocks: it hands the event
+// to a bounded in-memory intake. A few workers publish to JetStream with
+// the request id as Nats-Msg-Id, retrying with the same id until the
+// stream acknowledges, so a retry after a lost ack is deduplicated by
+// JetStream and counted once by metering.
+//
+// With a spool directory the intake is written to an append-only on-disk
+// spool (fsynced once per batch) before it is published, and events are
+// deleted from disk only once JetStream acknowledged them, so a router
+// crash or restart loses at most the batch not yet fsynced (see
+// docs/metering.md for the exact window). Without one, events wait in
+// memory and a crash loses what was queued.
 package usage
 
 import (
 	"context"
 	"errors"
+	"flag"
 	"log/slog"
+	"sync"
 	"sync/atomic"
 	"time"
 
@@ -17,129 +27,219 @@ import (
 
 	"github.com/switchyard/switchyard/pkg/contract"
 	pb "github.com/switchyard/switchyard/pkg/gen/switchyard/v1"
+	"github.com/switchyard/switchyard/services/router/internal/metrics"
 )
 
 // Config sizes the publisher.
 type Config struct {
-	// Queue is how many events may wait while NATS is slow or away.
+	// Queue is how many events may wait in memory for the spool writer
+	// (or, without a spool, for NATS).
 	Queue int
 	// Workers publish concurrently.
 	Workers int
-	// DrainTimeout bounds how long shutdown waits for queued events.
+	// DrainTimeout bounds how long shutdown keeps publishing. With a spool
+	// what is left stays on disk for the next start.
 	DrainTimeout time.Duration
+	// SpoolDir enables the on-disk spool; empty keeps events in memory only.
+	SpoolDir string
+	// SpoolMaxBytes bounds the spool; past it events are dropped and counted.
+	SpoolMaxBytes int64
+	// SpoolSegmentBytes is when the spool starts a new file.
+	SpoolSegmentBytes int64
+}
+
+// RegisterFlags adds the publisher's flags with the given prefix.
+func (c *Config) RegisterFlags(fs *flag.FlagSet, prefix string) {
+	fs.IntVar(&c.Queue, prefix+"usage-queue", 100000, "usage events held in memory while NATS (or the spool disk) is slow")
+	fs.IntVar(&c.Workers, prefix+"usage-publishers", 4, "concurrent usage publishers")
+	fs.DurationVar(&c.DrainTimeout, prefix+"usage-drain-timeout", 10*time.Second, "how long shutdown keeps publishing queued usage events")
+	fs.StringVar(&c.SpoolDir, prefix+"usage-spool-dir", "", "directory of the on-disk usage spool, so queued usage events survive a router restart or crash (empty: memory only)")
+	fs.Int64Var(&c.SpoolMaxBytes, prefix+"usage-spool-max-bytes", 1<<30, "largest usage spool on disk; events beyond it are dropped and counted")
 }
 
 // Publisher sends usage events asynchronously.
 type Publisher struct {
-	cfg   Config
-	js    jetstream.JetStream
-	log   *slog.Logger
-	queue chan *pb.UsageEvent
+	cfg    Config
+	js     jetstream.JetStream
+	log    *slog.Logger
+	intake chan *pb.UsageEvent
+	spool  *spool
+	// replayBelow: spool segments with a smaller id were left by a
+	// previous run.
+	replayBelow uint64
 
-	published atomic.Int64
-	retries   atomic.Int64
-	dropped   atomic.Int64
+	published, retries, dropped, queued, spooled, replayed atomic.Int64
 }
 
-// New returns a publisher; call Run to start it.
+// New returns a publisher; call Run to start it. A spool directory that
+// cannot be opened is logged and the publisher keeps events in memory.
 func New(cfg Config, js jetstream.JetStream, log *slog.Logger) *Publisher {
 	cfg.Queue = max(cfg.Queue, 1024)
 	cfg.Workers = max(cfg.Workers, 1)
 	if cfg.DrainTimeout == 0 {
 		cfg.DrainTimeout = 10 * time.Second
 	}
-	return &Publisher{cfg: cfg, js: js, log: log, queue: make(chan *pb.UsageEvent, cfg.Queue)}
-}
-
-// Publish queues ev without blocking. A full queue means NATS has been
-// unreachable for a long time; the event is dropped and counted so an
-// alert can fire (see docs/metering.md for sizing).
-func (p *Publisher) Publish(ev *pb.UsageEvent) {
-	select {
-	case p.queue <- ev:
-	default:
-		if p.dropped.Add(1)%1000 == 1 {
-			p.log.Error("usage queue full; events dropped", "dropped_total", p.dropped.Load(), "queue", p.cfg.Queue)
-		}
+	if cfg.SpoolMaxBytes <= 0 {
+		cfg.SpoolMaxBytes = 1 << 30
 	}
-}
-
-// Stats are the publisher's counters.
-type Stats struct{ Published, Retries, Dropped, Queued int64 }
-
-// Stats returns the counters.
-func (p *Publisher) Stats() Stats {
-	return Stats{p.published.Load(), p.retries.Load(), p.dropped.Load(), int64(len(p.queue))}
-}
-
-// Run publishes until ctx ends, then drains the queue for up to
-// DrainTimeout.
-func (p *Publisher) Run(ctx context.Context) {
-	drainCtx, cancel := context.WithCancel(context.Background())
-	defer cancel()
-	done := make(chan struct{})
-	for range p.cfg.Workers {
-		go func() {
-			p.work(ctx, drainCtx)
-			done <- struct{}{}
-		}()
+	if cfg.SpoolSegmentBytes <= 0 {
+		cfg.SpoolSegmentBytes = 8 << 20
 	}
-	<-ctx.Done()
-	time.AfterFunc(p.cfg.DrainTimeout, cancel)
-	for range p.cfg.Workers {
-		<-done
-	}
-	if n := len(p.queue); n > 0 {
-		p.log.Error("usage events not published at shutdown", "count", n)
-	}
-}
-
-// work publishes queued events; after ctx ends it keeps going until the
-// queue is empty or drainCtx ends.
-func (p *Publisher) work(ctx, drainCtx context.Context) {
-	for {
-		select {
-		case ev := <-p.queue:
-			p.send(drainCtx, ev)
-		case <-ctx.Done():
-			for {
-				select {
-				case ev := <-p.queue:
-					p.send(drainCtx, ev)
-				default:
-					return
-				}
+	p := &Publisher{cfg: cfg, js: js, log: log, intake: make(chan *pb.UsageEvent, cfg.Queue)}
+	if cfg.SpoolDir != "" {
+		s, left, err := openSpool(cfg.SpoolDir, cfg.SpoolMaxBytes, cfg.SpoolSegmentBytes)
+		if err != nil {
+			log.Error("usage spool unavailable; usage events are kept in memory only", "dir", cfg.SpoolDir, "err", err)
+		} else {
+			p.spool, p.replayBelow = s, s.segs[len(s.segs)-1].id
+			if left > 0 {
+				log.Info("usage spool holds events from a previous run; publishing them again", "bytes", left)
 			}
 		}
 	}
+	return p
 }
 
-func (p *Publisher) send(ctx context.Context, ev *pb.UsageEvent) {
+// Publish queues ev without blocking and records the request's metrics. A
+// full queue means NATS (or the spool disk) has been unavailable for long;
+// the event is dropped and counted so an alert can fire.
+func (p *Publisher) Publish(ev *pb.UsageEvent) {
+	metrics.ObserveUsage(ev)
+	select {
+	case p.intake <- ev:
+		p.addQueued(1)
+	default:
+		p.drop("queue_full", 1)
+	}
+}
+
+func (p *Publisher) drop(reason string, n int) {
+	metrics.UsageDropped.WithLabelValues(reason).Add(float64(n))
+	if total := p.dropped.Add(int64(n)); total%1000 < int64(n) || n > 1 {
+		p.log.Error("usage events dropped", "reason", reason, "count", n, "dropped_total", total, "queue", p.cfg.Queue)
+	}
+}
+
+func (p *Publisher) addQueued(n int64) {
+	metrics.UsageQueued.Set(float64(p.queued.Add(n)))
+}
+
+// Stats are the publisher's counters.
+type Stats struct{ Published, Retries, Dropped, Queued, Spooled, Replayed int64 }
+
+// Stats returns the counters. Queued is events accepted and not yet
+// acknowledged by JetStream.
+func (p *Publisher) Stats() Stats {
+	return Stats{p.published.Load(), p.retries.Load(), p.dropped.Load(), p.queued.Load(),
+		p.spooled.Load(), p.replayed.Load()}
+}
+
+// item is one event on its way to JetStream.
+type item struct {
+	id, subject string
+	data        []byte
+	seg         *segment // nil when not spooled
+}
+
+// Run publishes until ctx ends, then drains for up to DrainTimeout.
+func (p *Publisher) Run(ctx context.Context) {
+	drainCtx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	stop := context.AfterFunc(ctx, func() { time.AfterFunc(p.cfg.DrainTimeout, cancel) })
+	defer stop()
+	work := make(chan item)
+	var workers sync.WaitGroup
+	for range p.cfg.Workers {
+		workers.Go(func() {
+			for it := range work {
+				p.send(drainCtx, it)
+			}
+		})
+	}
+	if p.spool == nil {
+		p.feedFromMemory(ctx, drainCtx, work)
+	} else {
+		p.feedFromSpool(ctx, drainCtx, work)
+	}
+	close(work)
+	workers.Wait()
+	if n := p.queued.Load(); n > 0 {
+		where := "lost (no spool)"
+		if p.spool != nil {
+			where = "kept in the spool for the next start"
+		}
+		p.log.Warn("usage events not published at shutdown", "count", n, "they_are", where)
+	}
+	if p.spool != nil {
+		_ = p.spool.close()
+	}
+}
+
+// feedFromMemory hands queued events to the workers until ctx ends, then
+// until the queue is empty or drainCtx ends.
+func (p *Publisher) feedFromMemory(ctx, drainCtx context.Context, work chan<- item) {
+	for {
+		var ev *pb.UsageEvent
+		select {
+		case ev = <-p.intake:
+		case <-ctx.Done():
+			select {
+			case ev = <-p.intake:
+			default:
+				return
+			}
+		}
+		it, ok := p.encode(ev)
+		if !ok {
+			continue
+		}
+		select {
+		case work <- it:
+		case <-drainCtx.Done():
+			return
+		}
+	}
+}
+
+func (p *Publisher) encode(ev *pb.UsageEvent) (item, bool) {
 	data, err := proto.Marshal(ev)
 	if err != nil {
-		p.log.Error("encode usage event", "err", err)
-		return
+		p.log.Error("encode usage event", "request_id", ev.GetRequestId(), "err", err)
+		p.addQueued(-1)
+		return item{}, false
 	}
-	subject := contract.UsageRecorded(ev.GetConsumer())
+	return item{id: ev.GetRequestId(), subject: contract.UsageRecorded(ev.GetConsumer()), data: data}, true
+}
+
+// send publishes it, retrying with the same Nats-Msg-Id until JetStream
+// acknowledges or ctx ends.
+func (p *Publisher) send(ctx context.Context, it item) {
 	for attempt := 0; ; attempt++ {
 		pctx, cancel := context.WithTimeout(ctx, 5*time.Second)
-		_, err = p.js.Publish(pctx, subject, data, jetstream.WithMsgID(ev.GetRequestId()))
+		_, err := p.js.Publish(pctx, it.subject, it.data, jetstream.WithMsgID(it.id))
 		cancel()
 		if err == nil {
 			p.published.Add(1)
+			metrics.UsagePublished.Inc()
+			p.addQueued(-1)
+			if it.seg != nil {
+				p.spool.done(it.seg)
+				metrics.UsageSpoolBytes.Set(float64(p.spool.bytes()))
+			}
 			return
 		}
 		if ctx.Err() != nil {
-			p.log.Error("usage event not published", "request_id", ev.GetRequestId(), "err", err)
-			return
+			return // spooled: published again at the next start; else counted as not published
 		}
 		p.retries.Add(1)
+		metrics.UsageRetries.Inc()
 		if attempt%10 == 0 {
-			p.log.Warn("usage publish failed; retrying with the same id", "request_id", ev.GetRequestId(),
+			p.log.Warn("usage publish failed; retrying with the same id", "request_id", it.id,
 				"attempt", attempt+1, "err", err, "stream_full", errors.Is(err, jetstream.ErrNoStreamResponse))
 		}
 		select {
 		case <-ctx.Done():
+			return
 		case <-time.After(min(time.Duration(attempt+1)*100*time.Millisecond, 2*time.Second)):
 		}
 	}

@@ -1,0 +1,206 @@
+package usage
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/nats-io/nats.go/jetstream"
+	"google.golang.org/protobuf/proto"
+
+	"github.com/switchyard/switchyard/pkg/contract"
+	pb "github.com/switchyard/switchyard/pkg/gen/switchyard/v1"
+	"github.com/switchyard/switchyard/pkg/natsx"
+)
+
+var quiet = slog.New(slog.DiscardHandler)
+
+// newJS returns a JetStream client on a real server; withStream creates
+// Switchyard's topology (without it every publish fails and is retried).
+func newJS(t *testing.T, withStream bool) jetstream.JetStream {
+	t.Helper()
+	js, err := jetstream.New(natsx.TestConn(t, natsx.StartTestServer(t), "usage-test"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if withStream {
+		ensure(t, js)
+	}
+	return js
+}
+
+func ensure(t *testing.T, js jetstream.JetStream) {
+	t.Helper()
+	if err := contract.EnsureTopology(context.Background(), js, contract.DefaultOptions()); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// running starts p and returns a stop that waits for Run to return.
+func running(p *Publisher) func() {
+	ctx, cancel := context.WithCancel(context.Background())
+	var wg sync.WaitGroup
+	wg.Go(func() { p.Run(ctx) })
+	return func() { cancel(); wg.Wait() }
+}
+
+func events(p *Publisher, from, to int) {
+	for i := from; i < to; i++ {
+		p.Publish(&pb.UsageEvent{RequestId: fmt.Sprintf("req-%d", i), Consumer: "c1", Model: "m", Outcome: "complete"})
+	}
+}
+
+func streamMsgs(t *testing.T, js jetstream.JetStream) uint64 {
+	t.Helper()
+	s, err := js.Stream(context.Background(), contract.StreamUsage)
+	if err != nil {
+		t.Fatal(err)
+	}
+	info, err := s.Info(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	return info.State.Msgs
+}
+
+func eventually(t *testing.T, what string, cond func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(15 * time.Second)
+	for !cond() {
+		if time.Now().After(deadline) {
+			t.Fatalf("%s: not within 15s", what)
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+}
+
+func spoolFiles(t *testing.T, dir string) int {
+	t.Helper()
+	m, err := filepath.Glob(filepath.Join(dir, "usage-*.spool"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return len(m)
+}
+
+// TestSpoolKeepsEventsAcrossRestart: NATS refuses every publish, the
+// router stops (drain timeout passes), and the next start publishes every
+// spooled event once the stream is there.
+func TestSpoolKeepsEventsAcrossRestart(t *testing.T) {
+	js := newJS(t, false)
+	dir := t.TempDir()
+	cfg := Config{SpoolDir: dir, DrainTimeout: 50 * time.Millisecond, SpoolSegmentBytes: 4 << 10}
+	first := New(cfg, js, quiet)
+	stop := running(first)
+	events(first, 0, 500)
+	eventually(t, "500 spooled", func() bool { return first.Stats().Spooled == 500 })
+	eventually(t, "publishes refused and retried", func() bool { return first.Stats().Retries > 0 })
+	stop()
+	if first.Stats().Published != 0 || first.Stats().Retries == 0 {
+		t.Fatalf("first run stats %+v; want retries and nothing published", first.Stats())
+	}
+	ensure(t, js)
+	second := New(cfg, js, quiet)
+	defer running(second)()
+	eventually(t, "500 in the stream", func() bool { return streamMsgs(t, js) == 500 })
+	eventually(t, "spool emptied to the active segment", func() bool { return spoolFiles(t, dir) == 1 })
+	if s := second.Stats(); s.Replayed != 500 || s.Dropped != 0 {
+		t.Fatalf("second run stats %+v; want 500 replayed, none dropped", s)
+	}
+}
+
+// TestSpoolReplayIsDeduplicated: events published and acknowledged but
+// still on disk (the process died before the segment was collected) are
+// replayed at start, and JetStream's dedupe keeps one copy each.
+func TestSpoolReplayIsDeduplicated(t *testing.T) {
+	js := newJS(t, true)
+	dir := t.TempDir()
+	cfg := Config{SpoolDir: dir, DrainTimeout: time.Second}
+	first := New(cfg, js, quiet)
+	stop := running(first)
+	events(first, 0, 100)
+	eventually(t, "100 published", func() bool { return first.Stats().Published == 100 })
+	stop() // the active segment is never sealed, so its records stay on disk
+	second := New(cfg, js, quiet)
+	defer running(second)()
+	eventually(t, "replayed", func() bool { return second.Stats().Published == 100 })
+	if n := streamMsgs(t, js); n != 100 {
+		t.Fatalf("stream holds %d events; want 100 (replays deduplicated)", n)
+	}
+}
+
+// TestSpoolTornTail: a record cut short by a crash mid-write ends its
+// segment; the complete records before it are published.
+func TestSpoolTornTail(t *testing.T) {
+	js := newJS(t, true)
+	dir := t.TempDir()
+	s, _, err := openSpool(dir, 1<<20, 1<<20)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var payloads [][]byte
+	for i := range 3 {
+		data, _ := proto.Marshal(&pb.UsageEvent{RequestId: fmt.Sprintf("torn-%d", i)})
+		payloads = append(payloads, data)
+	}
+	if err := s.append(payloads); err != nil {
+		t.Fatal(err)
+	}
+	_ = s.close()
+	path := filepath.Join(dir, segmentName(1))
+	f, err := os.OpenFile(path, os.O_APPEND|os.O_WRONLY, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, _ = f.Write([]byte{200, 0, 0, 0, 1, 2, 3, 4, 5}) // header promising 200 bytes, then the crash
+	_ = f.Close()
+	p := New(Config{SpoolDir: dir}, js, quiet)
+	defer running(p)()
+	eventually(t, "three published", func() bool { return p.Stats().Published == 3 })
+	eventually(t, "torn segment collected", func() bool { _, err := os.Stat(path); return os.IsNotExist(err) })
+}
+
+// TestDropsAreCounted: a full memory queue and a full spool drop events
+// and count them; Publish never blocks.
+func TestDropsAreCounted(t *testing.T) {
+	tests := []struct {
+		name string
+		cfg  Config
+		run  bool
+	}{
+		{"memory queue full", Config{Queue: 1024}, false},
+		{"spool full", Config{Queue: 1024, SpoolMaxBytes: 2000, DrainTimeout: 10 * time.Millisecond}, true},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			if tt.cfg.SpoolMaxBytes > 0 {
+				tt.cfg.SpoolDir = t.TempDir()
+			}
+			p := New(tt.cfg, newJS(t, false), quiet)
+			if tt.run {
+				defer running(p)()
+			}
+			start := time.Now()
+			for i := range 1500 {
+				events(p, i, i+1)
+				if tt.run && i%100 == 0 {
+					time.Sleep(time.Millisecond) // let the writer fill the spool
+				}
+			}
+			if tt.run {
+				eventually(t, "drops counted", func() bool { return p.Stats().Dropped > 0 })
+			}
+			if d := p.Stats().Dropped; d == 0 {
+				t.Fatalf("dropped = 0 after 1500 events; stats %+v", p.Stats())
+			}
+			if took := time.Since(start); took > 5*time.Second {
+				t.Fatalf("Publish blocked: 1500 events took %v", took)
+			}
+		})
+	}
+}

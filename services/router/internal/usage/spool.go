@@ -1,0 +1,275 @@
+package usage
+
+import (
+	"bufio"
+	"cmp"
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"hash/crc32"
+	"io"
+	"os"
+	"path/filepath"
+	"slices"
+	"strconv"
+	"strings"
+	"sync"
+)
+
+// The spool is an append-only log of encoded usage events in numbered
+// segment files (usage-<n>.spool). The writer appends a batch and fsyncs
+// it once (group commit); the reader publishes records in order; a segment
+// is deleted once it is sealed, fully read and every record read from it
+// was acknowledged by JetStream. Segments found at start were left by a
+// crash or a drain timeout and are read again from the beginning: their
+// events carry their request ids, so JetStream's dedupe window and
+// metering's ledger make the replay count once.
+//
+// Record: 4-byte little-endian payload length, 4-byte CRC-32C of the
+// payload, payload (a protobuf UsageEvent). A torn tail (the process died
+// mid-write, before the fsync that would have acknowledged it) fails the
+// length or CRC check and ends that segment.
+
+var crcTable = crc32.MakeTable(crc32.Castagnoli)
+
+const recordHeader = 8
+
+// maxRecord bounds one record so a corrupt length cannot allocate much.
+const maxRecord = 1 << 20
+
+type segment struct {
+	id       uint64
+	path     string
+	size     int64 // bytes fsynced (readable)
+	readOff  int64
+	inflight int  // records handed out and not yet acknowledged
+	sealed   bool // no more appends
+	reader   *os.File
+	buf      *bufio.Reader
+}
+
+type spool struct {
+	dir      string
+	maxBytes int64
+	segBytes int64
+
+	mu     sync.Mutex
+	segs   []*segment // in id order; the last one is being written
+	total  int64
+	active *os.File
+	notify chan struct{}
+}
+
+func segmentName(id uint64) string { return fmt.Sprintf("usage-%016d.spool", id) }
+
+// openSpool opens dir, keeps the segments already there for replay and
+// starts a new segment to write. It returns how many bytes were left.
+func openSpool(dir string, maxBytes, segBytes int64) (*spool, int64, error) {
+	if err := os.MkdirAll(dir, 0o700); err != nil {
+		return nil, 0, fmt.Errorf("usage spool: %w", err)
+	}
+	entries, err := os.ReadDir(dir)
+	if err != nil {
+		return nil, 0, fmt.Errorf("usage spool: %w", err)
+	}
+	s := &spool{dir: dir, maxBytes: maxBytes, segBytes: segBytes, notify: make(chan struct{}, 1)}
+	var next uint64 = 1
+	for _, e := range entries {
+		id, ok := parseSegment(e.Name())
+		if !ok {
+			continue
+		}
+		info, err := e.Info()
+		if err != nil {
+			return nil, 0, fmt.Errorf("usage spool: %w", err)
+		}
+		s.segs = append(s.segs, &segment{id: id, path: filepath.Join(dir, e.Name()), size: info.Size(), sealed: true})
+		s.total += info.Size()
+		next = max(next, id+1)
+	}
+	slices.SortFunc(s.segs, func(a, b *segment) int { return cmp.Compare(a.id, b.id) })
+	left := s.total
+	if err := s.rotate(next); err != nil {
+		return nil, 0, err
+	}
+	return s, left, nil
+}
+
+func parseSegment(name string) (uint64, bool) {
+	num, ok := strings.CutPrefix(name, "usage-")
+	if !ok {
+		return 0, false
+	}
+	num, ok = strings.CutSuffix(num, ".spool")
+	if !ok {
+		return 0, false
+	}
+	id, err := strconv.ParseUint(num, 10, 64)
+	return id, err == nil
+}
+
+// rotate seals the active segment and starts segment id. The caller holds
+// no lock (only the writer goroutine rotates).
+func (s *spool) rotate(id uint64) error {
+	path := filepath.Join(s.dir, segmentName(id))
+	f, err := os.OpenFile(path, os.O_CREATE|os.O_EXCL|os.O_WRONLY|os.O_APPEND, 0o600)
+	if err != nil {
+		return fmt.Errorf("usage spool: %w", err)
+	}
+	old := s.active
+	s.mu.Lock()
+	if n := len(s.segs); n > 0 && !s.segs[n-1].sealed {
+		s.segs[n-1].sealed = true
+	}
+	s.segs = append(s.segs, &segment{id: id, path: path})
+	s.active = f
+	s.collectLocked()
+	s.mu.Unlock()
+	if old != nil {
+		return old.Close()
+	}
+	return nil
+}
+
+// errSpoolFull is returned by append when the batch would exceed maxBytes.
+var errSpoolFull = errors.New("usage spool full")
+
+// append writes the encoded events as one batch and fsyncs it. Only the
+// writer goroutine calls it.
+func (s *spool) append(payloads [][]byte) error {
+	var buf []byte
+	for _, p := range payloads {
+		var h [recordHeader]byte
+		binary.LittleEndian.PutUint32(h[:4], uint32(len(p)))
+		binary.LittleEndian.PutUint32(h[4:], crc32.Checksum(p, crcTable))
+		buf = append(append(buf, h[:]...), p...)
+	}
+	s.mu.Lock()
+	full := s.total+int64(len(buf)) > s.maxBytes
+	cur := s.segs[len(s.segs)-1]
+	s.mu.Unlock()
+	if full {
+		return errSpoolFull
+	}
+	if _, err := s.active.Write(buf); err != nil {
+		return err
+	}
+	if err := s.active.Sync(); err != nil {
+		return err
+	}
+	s.mu.Lock()
+	cur.size += int64(len(buf))
+	s.total += int64(len(buf))
+	rotateNow := cur.size >= s.segBytes
+	s.mu.Unlock()
+	s.wake()
+	if rotateNow {
+		return s.rotate(cur.id + 1)
+	}
+	return nil
+}
+
+func (s *spool) wake() {
+	select {
+	case s.notify <- struct{}{}:
+	default:
+	}
+}
+
+// next returns the next unread record and its segment, or ok=false when
+// everything written so far has been read.
+func (s *spool) next() (payload []byte, seg *segment, ok bool) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	for _, seg := range s.segs {
+		if seg.readOff >= seg.size {
+			continue
+		}
+		p, err := s.readLocked(seg)
+		if err != nil {
+			// A torn or corrupt tail: nothing after it in this segment was
+			// acknowledged to anyone, so the rest of it is skipped.
+			seg.readOff, seg.sealed = seg.size, true
+			s.collectLocked()
+			continue
+		}
+		seg.inflight++
+		return p, seg, true
+	}
+	return nil, nil, false
+}
+
+func (s *spool) readLocked(seg *segment) ([]byte, error) {
+	if seg.reader == nil {
+		f, err := os.Open(seg.path)
+		if err != nil {
+			return nil, err
+		}
+		seg.reader, seg.buf = f, bufio.NewReaderSize(f, 64<<10)
+	}
+	var h [recordHeader]byte
+	if seg.readOff+recordHeader > seg.size {
+		return nil, io.ErrUnexpectedEOF
+	}
+	if _, err := io.ReadFull(seg.buf, h[:]); err != nil {
+		return nil, err
+	}
+	n := int64(binary.LittleEndian.Uint32(h[:4]))
+	if n > maxRecord || seg.readOff+recordHeader+n > seg.size {
+		return nil, io.ErrUnexpectedEOF
+	}
+	p := make([]byte, n)
+	if _, err := io.ReadFull(seg.buf, p); err != nil {
+		return nil, err
+	}
+	if crc32.Checksum(p, crcTable) != binary.LittleEndian.Uint32(h[4:]) {
+		return nil, errors.New("usage spool: record checksum mismatch")
+	}
+	seg.readOff += recordHeader + n
+	return p, nil
+}
+
+// done marks one record of seg acknowledged.
+func (s *spool) done(seg *segment) {
+	s.mu.Lock()
+	seg.inflight--
+	s.collectLocked()
+	s.mu.Unlock()
+}
+
+// collectLocked deletes the segments that are sealed, fully read and fully
+// acknowledged.
+func (s *spool) collectLocked() {
+	keep := s.segs[:0]
+	for _, seg := range s.segs {
+		if seg.sealed && seg.readOff >= seg.size && seg.inflight == 0 {
+			if seg.reader != nil {
+				_ = seg.reader.Close()
+			}
+			_ = os.Remove(seg.path)
+			s.total -= seg.size
+			continue
+		}
+		keep = append(keep, seg)
+	}
+	s.segs = keep
+}
+
+// bytes is the spool's size on disk.
+func (s *spool) bytes() int64 {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.total
+}
+
+// close closes the files; segments stay on disk for the next start.
+func (s *spool) close() error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	for _, seg := range s.segs {
+		if seg.reader != nil {
+			_ = seg.reader.Close()
+		}
+	}
+	return s.active.Close()
+}
