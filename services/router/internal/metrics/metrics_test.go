@@ -50,9 +50,7 @@ func TestObserveUsage(t *testing.T) {
 	}
 }
 
-func itoa(n int32) string {
-	return string(rune('0'+n/100)) + string(rune('0'+n/10%10)) + string(rune('0'+n%10))
-}
+func itoa(n int32) string { return strconv.Itoa(int(n)) }
 
 func TestLimitsAndCircuits(t *testing.T) {
 	RateLimited(ScopeKey, KindTokens, "c9", "m9")
