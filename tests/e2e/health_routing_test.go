@@ -19,9 +19,9 @@ import (
 )
 
 const (
-	healthRound  = time.Second
-	healthJitter = 200 * time.Millisecond
-	healthChatPath     = "/v1/chat/completions"
+	healthRound    = time.Second
+	healthJitter   = 200 * time.Millisecond
+	healthChatPath = "/v1/chat/completions"
 )
 
 // startHealthGateway runs the all-in-one gateway with a short probe round
