@@ -32,11 +32,11 @@ import (
 // every record and are not secret; key bytes never appear in errors.
 const (
 	// EnvMasterKeys holds the entries themselves.
-	EnvMasterKeys = "SWITCHYARD_MASTER_KEYS"
+	EnvMasterKeys = "SY_MASTER_KEYS"
 	// EnvMasterKeysFile names a file holding the entries (for example a
 	// mounted Kubernetes Secret). It wins over EnvMasterKeys; setting both is
 	// refused as ambiguous.
-	EnvMasterKeysFile = "SWITCHYARD_MASTER_KEYS_FILE"
+	EnvMasterKeysFile = "SY_MASTER_KEYS_FILE"
 	// DefaultKeyID is the id of an entry written without one.
 	DefaultKeyID = "default"
 	// MasterKeySize is the required master key length in bytes (AES-256).

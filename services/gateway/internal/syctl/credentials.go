@@ -19,8 +19,8 @@ func credentialsCommand() *command {
 }
 
 const rotateHelp = `
-Rotation: run gen-master-key, put the new entry FIRST in SWITCHYARD_MASTER_KEYS
-(or the file SWITCHYARD_MASTER_KEYS_FILE names), keeping the old entry after it;
+Rotation: run gen-master-key, put the new entry FIRST in SY_MASTER_KEYS
+(or the -master-keys-file, SY_MASTER_KEYS_FILE), keeping the old entry after it;
 restart the credential service; run rotate-master; then remove the old entry.
 Provider keys are never decrypted by a rotation.`
 
@@ -73,7 +73,7 @@ func runGenMasterKey(_ context.Context, c *cli, args []string) error {
 }
 
 // newMasterKeyEntry returns "<id>:<base64 of 32 random bytes>", the entry
-// format of SWITCHYARD_MASTER_KEYS.
+// format of SY_MASTER_KEYS.
 func newMasterKeyEntry(id string) (string, error) {
 	key := make([]byte, masterKeySize)
 	defer clear(key)
