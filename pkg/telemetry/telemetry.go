@@ -40,13 +40,19 @@ func NewLogger(w io.Writer, c LogConfig) (*slog.Logger, error) {
 }
 
 // SetupTracing installs a tracer provider for serviceName and the W3C
-// propagator. Spans are exported only when an exporter is configured via
-// the standard OTEL_* environment (see docs/observability.md); without one
-// they still carry trace ids across NATS and HTTP hops. The returned
-// function flushes and stops the provider.
+// propagator. Spans are exported over OTLP/HTTP when
+// OTEL_EXPORTER_OTLP_ENDPOINT (or OTEL_EXPORTER_OTLP_TRACES_ENDPOINT) is
+// set, configured by the standard OTEL_EXPORTER_OTLP_* variables (see
+// docs/metering.md); without one spans still carry trace ids across NATS
+// and HTTP hops. The returned function flushes and stops the provider.
 func SetupTracing(serviceName string, processors ...sdktrace.SpanProcessor) func(context.Context) error {
 	opts := []sdktrace.TracerProviderOption{
 		sdktrace.WithResource(resource.NewSchemaless(semconv.ServiceName(serviceName))),
+	}
+	if exp, err := otlpFromEnv(); err != nil {
+		slog.Error("OTLP trace export disabled", "err", err)
+	} else if exp != nil {
+		opts = append(opts, sdktrace.WithBatcher(exp))
 	}
 	for _, p := range processors {
 		opts = append(opts, sdktrace.WithSpanProcessor(p))
