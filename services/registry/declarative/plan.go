@@ -62,6 +62,7 @@ type Action struct {
 	Name string
 	// Changes lists what differs, for the diff ("tags: [a] -> [a b]").
 	Changes  []string
+	added    bool // a put-alias that creates the alias
 	register *pb.RegisterServiceRequest
 	update   *pb.UpdateServiceRequest
 	alias    *pb.ModelAlias
@@ -89,7 +90,7 @@ func (p *Plan) Diff() string {
 		kind := "service"
 		if a.Verb == VerbPutAlias || a.Verb == VerbDeleteAlias {
 			kind = "alias"
-			if a.Verb == VerbPutAlias && slices.Contains(a.Changes, "new") {
+			if a.added {
 				mark = "+"
 			}
 		}
@@ -255,11 +256,11 @@ func planAliases(plan *Plan, c *Config, current []*pb.ModelAlias, services map[s
 		if ok && sameAlias(cur, want) {
 			continue
 		}
-		change := "new: -> " + describeTargets(want)
+		change := "-> " + describeTargets(want)
 		if ok {
 			change = describeTargets(cur) + " -> " + describeTargets(want)
 		}
-		plan.Actions = append(plan.Actions, Action{Verb: VerbPutAlias, Name: a.Name, Changes: []string{change}, alias: want})
+		plan.Actions = append(plan.Actions, Action{Verb: VerbPutAlias, Name: a.Name, Changes: []string{change}, alias: want, added: !ok})
 	}
 	for _, a := range current {
 		if !declared[a.GetName()] && allManaged(a, services) {
