@@ -27,7 +27,11 @@ const (
 // startHealthGateway runs the all-in-one gateway with a short probe round
 // and the given circuit settings.
 func startHealthGateway(t *testing.T, circuits func(*routerapp.Config)) *harness.Gateway {
-	return harness.Start(t, harness.AllInOne, harness.Options{Configure: func(c *gatewayapp.Config) {
+	return startHealthGatewayIn(t, harness.AllInOne, circuits)
+}
+
+func startHealthGatewayIn(t *testing.T, mode harness.Mode, circuits func(*routerapp.Config)) *harness.Gateway {
+	return harness.Start(t, mode, harness.Options{Configure: func(c *gatewayapp.Config) {
 		c.Healthcheck.Refresh.Interval, c.Healthcheck.Refresh.Jitter = healthRound, healthJitter
 		if circuits != nil {
 			circuits(&c.Router)
@@ -96,7 +100,12 @@ func healthWaitStatus(t *testing.T, g *harness.Gateway, name, state string, with
 // serves the model, and returns to traffic within one probe round after its
 // upstream recovers.
 func TestHealthFailedServiceLeavesAndRejoinsRotation(t *testing.T) {
-	g := startHealthGateway(t, nil)
+	for _, mode := range harness.Modes {
+		t.Run(string(mode), func(t *testing.T) { failedServiceLeavesAndRejoins(t, startHealthGatewayIn(t, mode, nil)) })
+	}
+}
+
+func failedServiceLeavesAndRejoins(t *testing.T, g *harness.Gateway) {
 	a, b := healthTwoUpstreams(t, g)
 
 	a.FailFraction(1, fakes.Fault{Status: http.StatusServiceUnavailable, AllPaths: true})
