@@ -1,6 +1,7 @@
 package e2e
 
 import (
+	"context"
 	"os"
 	"path/filepath"
 	"strings"
@@ -8,6 +9,7 @@ import (
 	"time"
 
 	"github.com/switchyard/switchyard/pkg/contract"
+	pb "github.com/switchyard/switchyard/pkg/gen/switchyard/v1"
 	"github.com/switchyard/switchyard/services/gateway/gatewayapp"
 	"github.com/switchyard/switchyard/tests/fakes"
 	"github.com/switchyard/switchyard/tests/harness"
@@ -54,9 +56,7 @@ func TestRegistryConfigHotReload(t *testing.T) {
 	g := harness.Start(t, harness.AllInOne, harness.Options{Configure: func(c *gatewayapp.Config) {
 		c.Registry.ConfigFile, c.Registry.ConfigPollInterval = path, 50*time.Millisecond
 	}})
-	harness.Eventually(t, 10*time.Second, "config applied", func() bool {
-		return strings.Contains(syctl(t, g, "", "aliases", "get", "team-chat"), "blue")
-	})
+	harness.Eventually(t, 10*time.Second, "config applied", func() bool { return aliasTargets(g, "team-chat") == "blue" })
 	out := syctl(t, g, "", "services", "list")
 	if !strings.Contains(out, "blue") || !strings.Contains(out, "green") {
 		t.Fatalf("services from the file missing:\n%s", out)
@@ -81,9 +81,7 @@ func TestRegistryConfigHotReload(t *testing.T) {
 	revs, probes := bucketSeq(t, g), blue.Count("/v1/models/gpt-4o-mini")+green.Count("/v1/models/gpt-4o-mini-2024-07-18")
 	writeFileAtomically(t, path, "# touched\n"+render("blue"))
 	writeFileAtomically(t, path, render("green"))
-	harness.Eventually(t, 5*time.Second, "edit applied", func() bool {
-		return strings.Contains(syctl(t, g, "", "aliases", "get", "team-chat"), "green")
-	})
+	harness.Eventually(t, 5*time.Second, "edit applied", func() bool { return aliasTargets(g, "team-chat") == "green" })
 	if now := bucketSeq(t, g); now != [3]uint64{revs[0], revs[1] + 1, revs[2]} {
 		t.Fatalf("bucket sequences (services, routes, credentials) %v -> %v, want only one alias write", revs, now)
 	}
@@ -103,6 +101,20 @@ func TestRegistryConfigHotReload(t *testing.T) {
 	harness.Eventually(t, 5*time.Second, "traffic moved to blue", func() bool { return blue.Count("/v1/chat/completions") > before })
 	t.Logf("alias switched at the edge %v after the file changed", time.Since(edited))
 	tr.finish(t)
+}
+
+// aliasTargets is the alias's target services, space-separated ("" when
+// it does not exist yet).
+func aliasTargets(g *harness.Gateway, name string) string {
+	var rep pb.GetAliasResponse
+	if err := natsCall(context.Background(), g, contract.SubjAliasesGet, &pb.GetAliasRequest{Name: name}, &rep); err != nil {
+		return ""
+	}
+	var out []string
+	for _, t := range rep.GetAlias().GetTargets() {
+		out = append(out, t.GetService())
+	}
+	return strings.Join(out, " ")
 }
 
 // bucketSeq is the last sequence of the registry-written buckets.
