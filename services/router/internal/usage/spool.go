@@ -262,10 +262,16 @@ func (s *spool) bytes() int64 {
 	return s.total
 }
 
-// close closes the files; segments stay on disk for the next start.
+// close closes the files. Segments with records not yet acknowledged stay
+// on disk for the next start; a fully acknowledged active segment goes, so
+// a clean stop replays nothing.
 func (s *spool) close() error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	if n := len(s.segs); n > 0 {
+		s.segs[n-1].sealed = true
+		s.collectLocked()
+	}
 	for _, seg := range s.segs {
 		if seg.reader != nil {
 			_ = seg.reader.Close()
