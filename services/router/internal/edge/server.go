@@ -5,7 +5,9 @@
 // request. Nothing here waits on NATS.
 //
 // The edge uses net/http directly rather than go-kit's HTTP transport: the
-// hot path streams, and per-request allocations matter (issue 8).
+// hot path streams, and per-request allocations matter (issue 8). The path
+// forms, passthrough, header allowlist and limits are described in
+// docs/edge.md.
 package edge
 
 import (
