@@ -159,7 +159,10 @@ func (c *Consumer) applyReady(ctx context.Context, seq *sequencer) error {
 		start := time.Now()
 		err := c.applyRun(ctx, run)
 		if err == nil && c.beforeAck != nil {
-			err = c.beforeAck(len(run))
+			if err := c.beforeAck(len(run)); err != nil {
+				c.stats.batchFailures.Add(1)
+				return err // a simulated crash: no ack, no nak; redelivered after AckWait
+			}
 		}
 		if err == nil {
 			for _, m := range run {
@@ -171,7 +174,10 @@ func (c *Consumer) applyReady(ctx context.Context, seq *sequencer) error {
 		c.stats.batchFailures.Add(1)
 		metricBatchFailures.Inc()
 		if ctx.Err() != nil {
-			return ctx.Err() // unacked: redelivered to the next reader after AckWait
+			for _, m := range run {
+				_ = m.Nak() // stopping: hand the run to the next reader now, not after AckWait
+			}
+			return ctx.Err()
 		}
 		c.log.Warn("usage events not applied; retrying", "events", len(run), "err", err)
 		for _, m := range run {
