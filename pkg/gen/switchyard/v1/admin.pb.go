@@ -712,8 +712,15 @@ type UsageRow struct {
 	CachedTokens     int64                  `protobuf:"varint,9,opt,name=cached_tokens,json=cachedTokens,proto3" json:"cached_tokens,omitempty"`
 	ReasoningTokens  int64                  `protobuf:"varint,10,opt,name=reasoning_tokens,json=reasoningTokens,proto3" json:"reasoning_tokens,omitempty"`
 	Errors           int64                  `protobuf:"varint,11,opt,name=errors,proto3" json:"errors,omitempty"`
-	unknownFields    protoimpl.UnknownFields
-	sizeCache        protoimpl.SizeCache
+	// Spend from the metering cost table, in US dollars.
+	CostUsd float64 `protobuf:"fixed64,12,opt,name=cost_usd,json=costUsd,proto3" json:"cost_usd,omitempty"`
+	// Requests refused by a rate limit (not counted in requests).
+	RateLimited int64 `protobuf:"varint,13,opt,name=rate_limited,json=rateLimited,proto3" json:"rate_limited,omitempty"`
+	// Sums for averages: divide by requests.
+	LatencyMsSum  int64 `protobuf:"varint,14,opt,name=latency_ms_sum,json=latencyMsSum,proto3" json:"latency_ms_sum,omitempty"`
+	TtftMsSum     int64 `protobuf:"varint,15,opt,name=ttft_ms_sum,json=ttftMsSum,proto3" json:"ttft_ms_sum,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
 }
 
 func (x *UsageRow) Reset() {
@@ -819,6 +826,34 @@ func (x *UsageRow) GetReasoningTokens() int64 {
 func (x *UsageRow) GetErrors() int64 {
 	if x != nil {
 		return x.Errors
+	}
+	return 0
+}
+
+func (x *UsageRow) GetCostUsd() float64 {
+	if x != nil {
+		return x.CostUsd
+	}
+	return 0
+}
+
+func (x *UsageRow) GetRateLimited() int64 {
+	if x != nil {
+		return x.RateLimited
+	}
+	return 0
+}
+
+func (x *UsageRow) GetLatencyMsSum() int64 {
+	if x != nil {
+		return x.LatencyMsSum
+	}
+	return 0
+}
+
+func (x *UsageRow) GetTtftMsSum() int64 {
+	if x != nil {
+		return x.TtftMsSum
 	}
 	return 0
 }
@@ -1015,7 +1050,7 @@ const file_switchyard_v1_admin_proto_rawDesc = "" +
 	"\bconsumer\x18\x03 \x01(\tR\bconsumer\x12\x16\n" +
 	"\x06window\x18\x04 \x01(\tR\x06window\x120\n" +
 	"\x05since\x18\x05 \x01(\v2\x1a.google.protobuf.TimestampR\x05since\x120\n" +
-	"\x05until\x18\x06 \x01(\v2\x1a.google.protobuf.TimestampR\x05until\"\xf6\x02\n" +
+	"\x05until\x18\x06 \x01(\v2\x1a.google.protobuf.TimestampR\x05until\"\xfa\x03\n" +
 	"\bUsageRow\x12\x16\n" +
 	"\x06window\x18\x01 \x01(\tR\x06window\x120\n" +
 	"\x05start\x18\x02 \x01(\v2\x1a.google.protobuf.TimestampR\x05start\x12\x1a\n" +
@@ -1028,7 +1063,11 @@ const file_switchyard_v1_admin_proto_rawDesc = "" +
 	"\rcached_tokens\x18\t \x01(\x03R\fcachedTokens\x12)\n" +
 	"\x10reasoning_tokens\x18\n" +
 	" \x01(\x03R\x0freasoningTokens\x12\x16\n" +
-	"\x06errors\x18\v \x01(\x03R\x06errors\"A\n" +
+	"\x06errors\x18\v \x01(\x03R\x06errors\x12\x19\n" +
+	"\bcost_usd\x18\f \x01(\x01R\acostUsd\x12!\n" +
+	"\frate_limited\x18\r \x01(\x03R\vrateLimited\x12$\n" +
+	"\x0elatency_ms_sum\x18\x0e \x01(\x03R\flatencyMsSum\x12\x1e\n" +
+	"\vttft_ms_sum\x18\x0f \x01(\x03R\tttftMsSum\"A\n" +
 	"\x12UsageQueryResponse\x12+\n" +
 	"\x04rows\x18\x01 \x03(\v2\x17.switchyard.v1.UsageRowR\x04rows\"\x15\n" +
 	"\x13RotateMasterRequest\"v\n" +

@@ -418,10 +418,12 @@ type UsageEvent struct {
 	ReasoningTokens  int64                  `protobuf:"varint,11,opt,name=reasoning_tokens,json=reasoningTokens,proto3" json:"reasoning_tokens,omitempty"`
 	LatencyMs        int64                  `protobuf:"varint,12,opt,name=latency_ms,json=latencyMs,proto3" json:"latency_ms,omitempty"`
 	TtftMs           int64                  `protobuf:"varint,13,opt,name=ttft_ms,json=ttftMs,proto3" json:"ttft_ms,omitempty"`
-	// complete, upstream_error, client_cancelled or partial.
-	Outcome       string                 `protobuf:"bytes,14,opt,name=outcome,proto3" json:"outcome,omitempty"`
-	Time          *timestamppb.Timestamp `protobuf:"bytes,15,opt,name=time,proto3" json:"time,omitempty"`
-	Stream        bool                   `protobuf:"varint,16,opt,name=stream,proto3" json:"stream,omitempty"`
+	// complete, upstream_error, client_cancelled, partial or rate_limited.
+	Outcome string                 `protobuf:"bytes,14,opt,name=outcome,proto3" json:"outcome,omitempty"`
+	Time    *timestamppb.Timestamp `protobuf:"bytes,15,opt,name=time,proto3" json:"time,omitempty"`
+	Stream  bool                   `protobuf:"varint,16,opt,name=stream,proto3" json:"stream,omitempty"`
+	// chat, completions, embeddings or passthrough.
+	Operation     string `protobuf:"bytes,17,opt,name=operation,proto3" json:"operation,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -568,6 +570,13 @@ func (x *UsageEvent) GetStream() bool {
 	return false
 }
 
+func (x *UsageEvent) GetOperation() string {
+	if x != nil {
+		return x.Operation
+	}
+	return ""
+}
+
 // RegistryEvent is published on sy.evt.registry.<service>.<verb>.
 type RegistryEvent struct {
 	state         protoimpl.MessageState `protogen:"open.v1"`
@@ -706,7 +715,7 @@ const file_switchyard_v1_internal_proto_rawDesc = "" +
 	"\x04name\x18\x01 \x01(\tR\x04name\x127\n" +
 	"\x06source\x18\x02 \x01(\v2\x1f.switchyard.v1.CredentialSourceR\x06source\"1\n" +
 	"\x19ResolveCredentialResponse\x12\x14\n" +
-	"\x05value\x18\x01 \x01(\tR\x05value\"\x86\x04\n" +
+	"\x05value\x18\x01 \x01(\tR\x05value\"\xa4\x04\n" +
 	"\n" +
 	"UsageEvent\x12\x1d\n" +
 	"\n" +
@@ -728,7 +737,8 @@ const file_switchyard_v1_internal_proto_rawDesc = "" +
 	"\attft_ms\x18\r \x01(\x03R\x06ttftMs\x12\x18\n" +
 	"\aoutcome\x18\x0e \x01(\tR\aoutcome\x12.\n" +
 	"\x04time\x18\x0f \x01(\v2\x1a.google.protobuf.TimestampR\x04time\x12\x16\n" +
-	"\x06stream\x18\x10 \x01(\bR\x06stream\"\x85\x01\n" +
+	"\x06stream\x18\x10 \x01(\bR\x06stream\x12\x1c\n" +
+	"\toperation\x18\x11 \x01(\tR\toperation\"\x85\x01\n" +
 	"\rRegistryEvent\x12\x12\n" +
 	"\x04verb\x18\x01 \x01(\tR\x04verb\x120\n" +
 	"\aservice\x18\x02 \x01(\v2\x16.switchyard.v1.ServiceR\aservice\x12.\n" +

@@ -51,8 +51,15 @@ type Service struct {
 	AzureApiVersion string                 `protobuf:"bytes,11,opt,name=azure_api_version,json=azureApiVersion,proto3" json:"azure_api_version,omitempty"`
 	CreatedAt       *timestamppb.Timestamp `protobuf:"bytes,12,opt,name=created_at,json=createdAt,proto3" json:"created_at,omitempty"`
 	UpdatedAt       *timestamppb.Timestamp `protobuf:"bytes,13,opt,name=updated_at,json=updatedAt,proto3" json:"updated_at,omitempty"`
-	unknownFields   protoimpl.UnknownFields
-	sizeCache       protoimpl.SizeCache
+	// Access policy (seed 001): when set, only consumer keys whose owner is
+	// in one of these groups / has an email in one of these domains may use
+	// the service. Empty means no restriction. Stored lower-case.
+	AllowedGroups  []string `protobuf:"bytes,14,rep,name=allowed_groups,json=allowedGroups,proto3" json:"allowed_groups,omitempty"`
+	AllowedDomains []string `protobuf:"bytes,15,rep,name=allowed_domains,json=allowedDomains,proto3" json:"allowed_domains,omitempty"`
+	// Per-service requests and tokens per minute across all consumers.
+	Limits        *Limits `protobuf:"bytes,16,opt,name=limits,proto3" json:"limits,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
 }
 
 func (x *Service) Reset() {
@@ -172,6 +179,27 @@ func (x *Service) GetCreatedAt() *timestamppb.Timestamp {
 func (x *Service) GetUpdatedAt() *timestamppb.Timestamp {
 	if x != nil {
 		return x.UpdatedAt
+	}
+	return nil
+}
+
+func (x *Service) GetAllowedGroups() []string {
+	if x != nil {
+		return x.AllowedGroups
+	}
+	return nil
+}
+
+func (x *Service) GetAllowedDomains() []string {
+	if x != nil {
+		return x.AllowedDomains
+	}
+	return nil
+}
+
+func (x *Service) GetLimits() *Limits {
+	if x != nil {
+		return x.Limits
 	}
 	return nil
 }
@@ -395,7 +423,7 @@ var File_switchyard_v1_service_proto protoreflect.FileDescriptor
 
 const file_switchyard_v1_service_proto_rawDesc = "" +
 	"\n" +
-	"\x1bswitchyard/v1/service.proto\x12\rswitchyard.v1\x1a\x1fgoogle/protobuf/timestamp.proto\"\xdc\x03\n" +
+	"\x1bswitchyard/v1/service.proto\x12\rswitchyard.v1\x1a\x1fgoogle/protobuf/timestamp.proto\x1a\x1bswitchyard/v1/routing.proto\"\xdb\x04\n" +
 	"\aService\x12\x12\n" +
 	"\x04name\x18\x01 \x01(\tR\x04name\x12\x14\n" +
 	"\x05model\x18\x02 \x01(\tR\x05model\x12\x19\n" +
@@ -412,7 +440,10 @@ const file_switchyard_v1_service_proto_rawDesc = "" +
 	"\n" +
 	"created_at\x18\f \x01(\v2\x1a.google.protobuf.TimestampR\tcreatedAt\x129\n" +
 	"\n" +
-	"updated_at\x18\r \x01(\v2\x1a.google.protobuf.TimestampR\tupdatedAt\"\xbe\x02\n" +
+	"updated_at\x18\r \x01(\v2\x1a.google.protobuf.TimestampR\tupdatedAt\x12%\n" +
+	"\x0eallowed_groups\x18\x0e \x03(\tR\rallowedGroups\x12'\n" +
+	"\x0fallowed_domains\x18\x0f \x03(\tR\x0eallowedDomains\x12-\n" +
+	"\x06limits\x18\x10 \x01(\v2\x15.switchyard.v1.LimitsR\x06limits\"\xbe\x02\n" +
 	"\x06Status\x12\x18\n" +
 	"\aservice\x18\x01 \x01(\tR\aservice\x12\x14\n" +
 	"\x05state\x18\x02 \x01(\tR\x05state\x12\x18\n" +
@@ -449,17 +480,19 @@ var file_switchyard_v1_service_proto_goTypes = []any{
 	(*Status)(nil),                // 1: switchyard.v1.Status
 	(*CredentialSource)(nil),      // 2: switchyard.v1.CredentialSource
 	(*timestamppb.Timestamp)(nil), // 3: google.protobuf.Timestamp
+	(*Limits)(nil),                // 4: switchyard.v1.Limits
 }
 var file_switchyard_v1_service_proto_depIdxs = []int32{
 	3, // 0: switchyard.v1.Service.created_at:type_name -> google.protobuf.Timestamp
 	3, // 1: switchyard.v1.Service.updated_at:type_name -> google.protobuf.Timestamp
-	3, // 2: switchyard.v1.Status.checked_at:type_name -> google.protobuf.Timestamp
-	3, // 3: switchyard.v1.Status.transitioned_at:type_name -> google.protobuf.Timestamp
-	4, // [4:4] is the sub-list for method output_type
-	4, // [4:4] is the sub-list for method input_type
-	4, // [4:4] is the sub-list for extension type_name
-	4, // [4:4] is the sub-list for extension extendee
-	0, // [0:4] is the sub-list for field type_name
+	4, // 2: switchyard.v1.Service.limits:type_name -> switchyard.v1.Limits
+	3, // 3: switchyard.v1.Status.checked_at:type_name -> google.protobuf.Timestamp
+	3, // 4: switchyard.v1.Status.transitioned_at:type_name -> google.protobuf.Timestamp
+	5, // [5:5] is the sub-list for method output_type
+	5, // [5:5] is the sub-list for method input_type
+	5, // [5:5] is the sub-list for extension type_name
+	5, // [5:5] is the sub-list for extension extendee
+	0, // [0:5] is the sub-list for field type_name
 }
 
 func init() { file_switchyard_v1_service_proto_init() }
@@ -467,6 +500,7 @@ func file_switchyard_v1_service_proto_init() {
 	if File_switchyard_v1_service_proto != nil {
 		return
 	}
+	file_switchyard_v1_routing_proto_init()
 	file_switchyard_v1_service_proto_msgTypes[2].OneofWrappers = []any{
 		(*CredentialSource_Value)(nil),
 		(*CredentialSource_Env)(nil),
