@@ -5,14 +5,13 @@ package credentialapp
 
 import (
 	"context"
-	"errors"
 	"flag"
 	"log/slog"
 	"os"
 	"time"
 
-	"github.com/switchyard/switchyard/pkg/contract"
-	"github.com/switchyard/switchyard/pkg/natsx"
+	"github.com/nats-io/nats.go"
+	"github.com/nats-io/nats.go/jetstream"
 	"github.com/switchyard/switchyard/pkg/runtime"
 	"github.com/switchyard/switchyard/pkg/secret"
 	"github.com/switchyard/switchyard/services/credential/internal/credential"
@@ -31,13 +30,11 @@ const EnvMasterKeys = "SY_MASTER_KEYS"
 
 // Config configures the credential service.
 type Config struct {
-	NATS     natsx.ConnConfig
-	Topology contract.Options
+	runtime.Base
 	// MasterKeysFile holds "<id>:<base64 32 bytes>" entries, first active.
 	MasterKeysFile string
 	// FilePollInterval is how often key files are re-read for changes.
 	FilePollInterval time.Duration
-	Version          string
 }
 
 // RegisterFlags adds the service's own flags with the given prefix.
@@ -50,22 +47,12 @@ func (c *Config) RegisterFlags(fs *flag.FlagSet, prefix string) {
 
 // Validate checks the configuration.
 func (c *Config) Validate() error {
-	if c.NATS.URL == "" {
-		return errors.New("credential: -nats-url is required")
-	}
-	return nil
+	return c.Base.Validate(Name)
 }
 
-// App is a running credential service.
-type App struct {
-	cfg     Config
-	log     *slog.Logger
-	keyring *envelope.Keyring
-	runtime.Readiness
-}
-
-// New validates cfg and loads the master keys.
-func New(cfg Config, log *slog.Logger) (*App, error) {
+// New validates cfg, loads the master keys and returns the credential
+// module.
+func New(cfg Config, log *slog.Logger) (*runtime.Service, error) {
 	if err := cfg.Validate(); err != nil {
 		return nil, err
 	}
@@ -83,39 +70,29 @@ func New(cfg Config, log *slog.Logger) (*App, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &App{cfg: cfg, log: log.With("svc", Name), keyring: kr}, nil
-}
-
-// Name implements runtime.Module.
-func (a *App) Name() string { return Name }
-
-// Run serves until ctx ends.
-func (a *App) Run(ctx context.Context) error {
-	nc, js, err := runtime.ConnectNATS(ctx, a.cfg.NATS, a.cfg.Topology, a.log)
-	if err != nil {
-		return err
-	}
-	defer runtime.CloseNATS(nc)
-	kv, err := store.Open(ctx, js)
-	if err != nil {
-		return err
-	}
-	svc := credential.New(kv, a.keyring)
-	ms, err := credentialtransport.Serve(nc, credentialendpoint.New(svc, a.log), a.cfg.Version, a.log)
-	if err != nil {
-		return err
-	}
-	defer func() { _ = ms.Stop() }()
-	files := credential.NewFileWatcher(kv, js, a.cfg.FilePollInterval, a.log)
-	go func() {
-		if err := files.Run(ctx); err != nil {
-			a.log.Error("key file watcher stopped; rotated key files reach the edge only when their service changes", "err", err)
+	log = log.With("svc", Name)
+	return runtime.NewService(Name, cfg.Base, log, func(ctx context.Context, nc *nats.Conn, js jetstream.JetStream, ready func()) error {
+		kv, err := store.Open(ctx, js)
+		if err != nil {
+			return err
 		}
-	}()
-	a.Set(nil)
-	a.log.Info("serving", "active_master_key", a.keyring.ActiveID())
-	<-ctx.Done()
-	return nil
+		svc := credential.New(kv, kr)
+		ms, err := credentialtransport.Serve(nc, credentialendpoint.New(svc, log), cfg.Version, log)
+		if err != nil {
+			return err
+		}
+		defer func() { _ = ms.Stop() }()
+		files := credential.NewFileWatcher(kv, js, cfg.FilePollInterval, log)
+		go func() {
+			if err := files.Run(ctx); err != nil {
+				log.Error("key file watcher stopped; rotated key files reach the edge only when their service changes", "err", err)
+			}
+		}()
+		ready()
+		log.Info("serving", "active_master_key", kr.ActiveID())
+		<-ctx.Done()
+		return nil
+	}), nil
 }
 
 // GenerateMasterKey returns a fresh master key entry ("<id>:<base64>") for

@@ -137,30 +137,30 @@ func (g *Gateway) build(cfg Config, common runtime.Common, version string, targe
 }
 
 func (g *Gateway) buildTarget(t string, cfg Config, common runtime.Common, nc natsx.ConnConfig, version string, log *slog.Logger) (runtime.Module, error) {
-	topo := common.Topology
+	base := runtime.Base{NATS: nc, Topology: common.Topology, Version: version}
 	switch t {
 	case TargetRegistry:
 		c := cfg.Registry
-		c.NATS, c.Topology, c.Version = nc, topo, version
+		c.Base = base
 		return registryapp.New(c, log)
 	case TargetCredential:
 		c := cfg.Credential
-		c.NATS, c.Topology, c.Version = nc, topo, version
+		c.Base = base
 		if err := devMasterKey(&c, cfg.DataDir, log); err != nil {
 			return nil, err
 		}
 		return credentialapp.New(c, log)
 	case TargetHealthcheck:
 		c := cfg.Healthcheck
-		c.NATS, c.Topology, c.Version = nc, topo, version
+		c.Base = base
 		return healthcheckapp.New(c, log)
 	case TargetMetering:
 		c := cfg.Metering
-		c.NATS, c.Topology, c.Version = nc, topo, version
+		c.Base = base
 		return meteringapp.New(c, log)
 	case TargetRouter:
 		c := cfg.Router
-		c.NATS, c.Topology, c.Version = nc, topo, version
+		c.NATS, c.Topology, c.Version = base.NATS, base.Topology, base.Version
 		app, err := routerapp.New(c, log)
 		g.Router = app
 		return app, err

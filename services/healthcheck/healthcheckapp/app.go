@@ -13,9 +13,8 @@ import (
 	"time"
 
 	"github.com/nats-io/nats.go"
+	"github.com/nats-io/nats.go/jetstream"
 
-	"github.com/switchyard/switchyard/pkg/contract"
-	"github.com/switchyard/switchyard/pkg/natsx"
 	"github.com/switchyard/switchyard/pkg/outbound"
 	"github.com/switchyard/switchyard/pkg/runtime"
 	"github.com/switchyard/switchyard/services/healthcheck/internal/healthcheck"
@@ -29,14 +28,12 @@ const Name = "healthcheck"
 
 // Config configures the healthcheck service.
 type Config struct {
-	NATS     natsx.ConnConfig
-	Topology contract.Options
-	Refresh  healthcheck.Config
+	runtime.Base
+	Refresh healthcheck.Config
 	// ProbeTimeout bounds one probe.
 	ProbeTimeout time.Duration
 	// Outbound is the SSRF policy for probes.
 	Outbound outbound.Policy
-	Version  string
 }
 
 // RegisterFlags adds the service's flags with the given prefix.
@@ -50,9 +47,10 @@ func (c *Config) RegisterFlags(fs *flag.FlagSet, prefix string) {
 
 // Validate checks the configuration.
 func (c *Config) Validate() error {
+	if err := c.Base.Validate(Name); err != nil {
+		return err
+	}
 	switch {
-	case c.NATS.URL == "":
-		return errors.New("healthcheck: -nats-url is required")
 	case c.Refresh.Interval < time.Second:
 		return errors.New("healthcheck: -refresh-interval must be at least 1s")
 	case c.ProbeTimeout <= 0:
@@ -61,47 +59,30 @@ func (c *Config) Validate() error {
 	return nil
 }
 
-// App is a running healthcheck service.
-type App struct {
-	cfg Config
-	log *slog.Logger
-	runtime.Readiness
-}
-
-// New validates cfg.
-func New(cfg Config, log *slog.Logger) (*App, error) {
+// New validates cfg and returns the healthcheck module.
+func New(cfg Config, log *slog.Logger) (*runtime.Service, error) {
 	if err := cfg.Validate(); err != nil {
 		return nil, err
 	}
-	return &App{cfg: cfg, log: log.With("svc", Name)}, nil
-}
-
-// Name implements runtime.Module.
-func (a *App) Name() string { return Name }
-
-// Run serves and refreshes statuses until ctx ends.
-func (a *App) Run(ctx context.Context) error {
-	nc, js, err := runtime.ConnectNATS(ctx, a.cfg.NATS, a.cfg.Topology, a.log)
-	if err != nil {
-		return err
-	}
-	defer runtime.CloseNATS(nc)
-	st, err := store.Open(ctx, js)
-	if err != nil {
-		return err
-	}
-	prober := healthcheck.NewProber(nc, a.cfg.Outbound, a.cfg.ProbeTimeout)
-	refresh := a.cfg.Refresh
-	refresh.Owner = replicaName()
-	svc := healthcheck.New(refresh, prober, st, js, a.log)
-	// Asked before this replica serves, so only a peer can answer.
-	cold := !healthcheck.PeersAlive(nc, peerPingWait)
-	ms, err := healthchecktransport.Serve(nc, healthcheckendpoint.New(svc, a.log), a.cfg.Version, a.cfg.ProbeTimeout, a.log)
-	if err != nil {
-		return err
-	}
-	defer func() { _ = ms.Stop() }()
-	return svc.Run(ctx, func() { a.Set(nil) }, cold)
+	log = log.With("svc", Name)
+	return runtime.NewService(Name, cfg.Base, log, func(ctx context.Context, nc *nats.Conn, js jetstream.JetStream, ready func()) error {
+		st, err := store.Open(ctx, js)
+		if err != nil {
+			return err
+		}
+		prober := healthcheck.NewProber(nc, cfg.Outbound, cfg.ProbeTimeout)
+		refresh := cfg.Refresh
+		refresh.Owner = replicaName()
+		svc := healthcheck.New(refresh, prober, st, js, log)
+		// Asked before this replica serves, so only a peer can answer.
+		cold := !healthcheck.PeersAlive(nc, peerPingWait)
+		ms, err := healthchecktransport.Serve(nc, healthcheckendpoint.New(svc, log), cfg.Version, cfg.ProbeTimeout, log)
+		if err != nil {
+			return err
+		}
+		defer func() { _ = ms.Stop() }()
+		return svc.Run(ctx, ready, cold)
+	}), nil
 }
 
 // replicaName identifies this replica in the leases it holds.

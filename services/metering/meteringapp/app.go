@@ -5,13 +5,12 @@ package meteringapp
 
 import (
 	"context"
-	"errors"
 	"flag"
 	"fmt"
 	"log/slog"
 
-	"github.com/switchyard/switchyard/pkg/contract"
-	"github.com/switchyard/switchyard/pkg/natsx"
+	"github.com/nats-io/nats.go"
+	"github.com/nats-io/nats.go/jetstream"
 	"github.com/switchyard/switchyard/pkg/runtime"
 	"github.com/switchyard/switchyard/services/metering/internal/metering"
 	"github.com/switchyard/switchyard/services/metering/internal/meteringendpoint"
@@ -24,9 +23,7 @@ const Name = "metering"
 
 // Config configures metering.
 type Config struct {
-	NATS     natsx.ConnConfig
-	Topology contract.Options
-	Version  string
+	runtime.Base
 	// PricesFile is the JSON cost table (see metering.LoadPrices); empty
 	// means no spend is computed unless Prices is set.
 	PricesFile string
@@ -43,8 +40,8 @@ func (c *Config) RegisterFlags(fs *flag.FlagSet, prefix string) {
 
 // Validate checks the configuration.
 func (c *Config) Validate() error {
-	if c.NATS.URL == "" {
-		return errors.New("metering: -nats-url is required")
+	if err := c.Base.Validate(Name); err != nil {
+		return err
 	}
 	if c.PricesFile != "" {
 		p, err := metering.LoadPrices(c.PricesFile)
@@ -56,43 +53,26 @@ func (c *Config) Validate() error {
 	return nil
 }
 
-// App is a running metering service.
-type App struct {
-	cfg Config
-	log *slog.Logger
-	runtime.Readiness
-}
-
-// New validates cfg.
-func New(cfg Config, log *slog.Logger) (*App, error) {
+// New validates cfg and returns the metering module.
+func New(cfg Config, log *slog.Logger) (*runtime.Service, error) {
 	if err := cfg.Validate(); err != nil {
 		return nil, err
 	}
 	if len(cfg.Prices) == 0 {
 		log.Info("metering: no cost table; usage shows no spend (see -prices)")
 	}
-	return &App{cfg: cfg, log: log.With("svc", Name)}, nil
-}
-
-// Name implements runtime.Module.
-func (a *App) Name() string { return Name }
-
-// Run serves until ctx ends.
-func (a *App) Run(ctx context.Context) error {
-	nc, js, err := runtime.ConnectNATS(ctx, a.cfg.NATS, a.cfg.Topology, a.log)
-	if err != nil {
-		return err
-	}
-	defer runtime.CloseNATS(nc)
-	st, err := store.Open(ctx, js)
-	if err != nil {
-		return err
-	}
-	consumer := metering.NewConsumer(js, st, a.cfg.Prices, a.log)
-	ms, err := meteringtransport.Serve(nc, meteringendpoint.New(metering.NewQuery(st), a.log), a.cfg.Version, a.log)
-	if err != nil {
-		return err
-	}
-	defer func() { _ = ms.Stop() }()
-	return consumer.Run(ctx, func() { a.Set(nil) })
+	log = log.With("svc", Name)
+	return runtime.NewService(Name, cfg.Base, log, func(ctx context.Context, nc *nats.Conn, js jetstream.JetStream, ready func()) error {
+		st, err := store.Open(ctx, js)
+		if err != nil {
+			return err
+		}
+		consumer := metering.NewConsumer(js, st, cfg.Prices, log)
+		ms, err := meteringtransport.Serve(nc, meteringendpoint.New(metering.NewQuery(st), log), cfg.Version, log)
+		if err != nil {
+			return err
+		}
+		defer func() { _ = ms.Stop() }()
+		return consumer.Run(ctx, ready)
+	}), nil
 }

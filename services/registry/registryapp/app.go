@@ -5,14 +5,14 @@ package registryapp
 
 import (
 	"context"
-	"errors"
 	"flag"
 	"fmt"
 	"log/slog"
 	"time"
 
-	"github.com/switchyard/switchyard/pkg/contract"
-	"github.com/switchyard/switchyard/pkg/natsx"
+	"github.com/nats-io/nats.go"
+	"github.com/nats-io/nats.go/jetstream"
+
 	"github.com/switchyard/switchyard/pkg/runtime"
 	"github.com/switchyard/switchyard/services/registry/declarative"
 	"github.com/switchyard/switchyard/services/registry/internal/registry"
@@ -26,14 +26,12 @@ const Name = "registry"
 
 // Config configures the registry.
 type Config struct {
-	NATS     natsx.ConnConfig
-	Topology contract.Options
+	runtime.Base
 	// ConfigFile is a declarative config (TOML) applied at start and
 	// re-applied whenever it changes; "" disables it.
 	ConfigFile string
 	// ConfigPollInterval is how often ConfigFile is read for changes.
 	ConfigPollInterval time.Duration
-	Version            string
 }
 
 // RegisterFlags adds the registry's flags with the given prefix.
@@ -45,8 +43,8 @@ func (c *Config) RegisterFlags(fs *flag.FlagSet, prefix string) {
 
 // Validate checks the configuration.
 func (c *Config) Validate() error {
-	if c.NATS.URL == "" {
-		return errors.New("registry: -nats-url is required")
+	if err := c.Base.Validate(Name); err != nil {
+		return err
 	}
 	if c.ConfigFile != "" {
 		// Refuse a broken file at start rather than run without it; later
@@ -58,47 +56,30 @@ func (c *Config) Validate() error {
 	return nil
 }
 
-// App is a running registry.
-type App struct {
-	cfg Config
-	log *slog.Logger
-	runtime.Readiness
-}
-
-// New validates cfg.
-func New(cfg Config, log *slog.Logger) (*App, error) {
+// New validates cfg and returns the registry module.
+func New(cfg Config, log *slog.Logger) (*runtime.Service, error) {
 	if err := cfg.Validate(); err != nil {
 		return nil, err
 	}
-	return &App{cfg: cfg, log: log.With("svc", Name)}, nil
-}
-
-// Name implements runtime.Module.
-func (a *App) Name() string { return Name }
-
-// Run serves until ctx ends.
-func (a *App) Run(ctx context.Context) error {
-	nc, js, err := runtime.ConnectNATS(ctx, a.cfg.NATS, a.cfg.Topology, a.log)
-	if err != nil {
-		return err
-	}
-	defer runtime.CloseNATS(nc)
-	st, err := store.Open(ctx, js)
-	if err != nil {
-		return err
-	}
-	svc := registry.New(st, nc, js, a.log)
-	ms, err := registrytransport.Serve(nc, registryendpoint.New(svc, a.log), a.cfg.Version, a.log)
-	if err != nil {
-		return err
-	}
-	defer func() { _ = ms.Stop() }()
-	if a.cfg.ConfigFile != "" {
-		r := &declarative.Reloader{Path: a.cfg.ConfigFile, Interval: a.cfg.ConfigPollInterval, Log: a.log.With("config", a.cfg.ConfigFile),
-			Planner: &declarative.Planner{API: registry.ConfigAPI{Svc: svc, Store: st}}}
-		go r.Run(ctx)
-	}
-	a.Set(nil)
-	<-ctx.Done()
-	return nil
+	log = log.With("svc", Name)
+	return runtime.NewService(Name, cfg.Base, log, func(ctx context.Context, nc *nats.Conn, js jetstream.JetStream, ready func()) error {
+		st, err := store.Open(ctx, js)
+		if err != nil {
+			return err
+		}
+		svc := registry.New(st, nc, js, log)
+		ms, err := registrytransport.Serve(nc, registryendpoint.New(svc, log), cfg.Version, log)
+		if err != nil {
+			return err
+		}
+		defer func() { _ = ms.Stop() }()
+		if cfg.ConfigFile != "" {
+			r := &declarative.Reloader{Path: cfg.ConfigFile, Interval: cfg.ConfigPollInterval, Log: log.With("config", cfg.ConfigFile),
+				Planner: &declarative.Planner{API: registry.ConfigAPI{Svc: svc, Store: st}}}
+			go r.Run(ctx)
+		}
+		ready()
+		<-ctx.Done()
+		return nil
+	}), nil
 }

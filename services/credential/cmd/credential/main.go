@@ -13,15 +13,11 @@ import (
 var version = "0.1.0-dev"
 
 func main() {
-	var common runtime.Common
 	var cfg credentialapp.Config
-	fs := flag.NewFlagSet(credentialapp.Name, flag.ExitOnError)
-	common.RegisterFlags(fs, ":9102")
-	cfg.RegisterFlags(fs, "")
-	os.Exit(runtime.Main(credentialapp.Name, fs, os.Args[1:], &common, func(log *slog.Logger) ([]runtime.Module, error) {
-		cfg.NATS, cfg.Topology, cfg.Version = common.NATS, common.Topology, version
-		cfg.NATS.Name = credentialapp.Name
-		app, err := credentialapp.New(cfg, log)
-		return []runtime.Module{app}, err
-	}))
+	os.Exit(runtime.ServiceMain(credentialapp.Name, ":9102", version,
+		func(fs *flag.FlagSet) { cfg.RegisterFlags(fs, "") },
+		func(base runtime.Base, log *slog.Logger) (runtime.Module, error) {
+			cfg.Base = base
+			return credentialapp.New(cfg, log)
+		}))
 }

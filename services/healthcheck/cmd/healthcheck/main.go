@@ -13,15 +13,11 @@ import (
 var version = "0.1.0-dev"
 
 func main() {
-	var common runtime.Common
 	var cfg healthcheckapp.Config
-	fs := flag.NewFlagSet(healthcheckapp.Name, flag.ExitOnError)
-	common.RegisterFlags(fs, ":9103")
-	cfg.RegisterFlags(fs, "")
-	os.Exit(runtime.Main(healthcheckapp.Name, fs, os.Args[1:], &common, func(log *slog.Logger) ([]runtime.Module, error) {
-		cfg.NATS, cfg.Topology, cfg.Version = common.NATS, common.Topology, version
-		cfg.NATS.Name = healthcheckapp.Name
-		app, err := healthcheckapp.New(cfg, log)
-		return []runtime.Module{app}, err
-	}))
+	os.Exit(runtime.ServiceMain(healthcheckapp.Name, ":9103", version,
+		func(fs *flag.FlagSet) { cfg.RegisterFlags(fs, "") },
+		func(base runtime.Base, log *slog.Logger) (runtime.Module, error) {
+			cfg.Base = base
+			return healthcheckapp.New(cfg, log)
+		}))
 }

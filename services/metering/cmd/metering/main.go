@@ -13,15 +13,11 @@ import (
 var version = "0.1.0-dev"
 
 func main() {
-	var common runtime.Common
 	var cfg meteringapp.Config
-	fs := flag.NewFlagSet(meteringapp.Name, flag.ExitOnError)
-	common.RegisterFlags(fs, ":9105")
-	cfg.RegisterFlags(fs, "")
-	os.Exit(runtime.Main(meteringapp.Name, fs, os.Args[1:], &common, func(log *slog.Logger) ([]runtime.Module, error) {
-		cfg.NATS, cfg.Topology, cfg.Version = common.NATS, common.Topology, version
-		cfg.NATS.Name = meteringapp.Name
-		app, err := meteringapp.New(cfg, log)
-		return []runtime.Module{app}, err
-	}))
+	os.Exit(runtime.ServiceMain(meteringapp.Name, ":9105", version,
+		func(fs *flag.FlagSet) { cfg.RegisterFlags(fs, "") },
+		func(base runtime.Base, log *slog.Logger) (runtime.Module, error) {
+			cfg.Base = base
+			return meteringapp.New(cfg, log)
+		}))
 }

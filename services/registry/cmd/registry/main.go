@@ -13,15 +13,11 @@ import (
 var version = "0.1.0-dev"
 
 func main() {
-	var common runtime.Common
 	var cfg registryapp.Config
-	fs := flag.NewFlagSet(registryapp.Name, flag.ExitOnError)
-	common.RegisterFlags(fs, ":9101")
-	cfg.RegisterFlags(fs, "")
-	os.Exit(runtime.Main(registryapp.Name, fs, os.Args[1:], &common, func(log *slog.Logger) ([]runtime.Module, error) {
-		cfg.NATS, cfg.Topology, cfg.Version = common.NATS, common.Topology, version
-		cfg.NATS.Name = registryapp.Name
-		app, err := registryapp.New(cfg, log)
-		return []runtime.Module{app}, err
-	}))
+	os.Exit(runtime.ServiceMain(registryapp.Name, ":9101", version,
+		func(fs *flag.FlagSet) { cfg.RegisterFlags(fs, "") },
+		func(base runtime.Base, log *slog.Logger) (runtime.Module, error) {
+			cfg.Base = base
+			return registryapp.New(cfg, log)
+		}))
 }
