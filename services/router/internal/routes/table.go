@@ -33,16 +33,23 @@ func (r *Route) Name() string { return r.Service.GetName() }
 // healthcheck has not marked it Failed.
 func (r *Route) Usable() bool { return r.KeyErr == "" && r.State != "Failed" }
 
-// Table is an immutable snapshot of every route.
+// Table is an immutable snapshot of every route and model alias.
 type Table struct {
 	byName  map[string]*Route
 	byModel map[string][]*Route
+	aliases map[string]*Alias
 	models  []string
 }
 
-// NewTable indexes routes.
-func NewTable(routes map[string]*Route) *Table {
-	t := &Table{byName: make(map[string]*Route, len(routes)), byModel: map[string][]*Route{}}
+// NewTable indexes routes (no aliases).
+func NewTable(routes map[string]*Route) *Table { return NewTableWithAliases(routes, nil) }
+
+// NewTableWithAliases indexes routes and the model aliases (by name) that
+// point at them. An alias target naming a service that is not in routes
+// is kept with a nil Route, so the edge can say which service is missing.
+func NewTableWithAliases(routes map[string]*Route, aliases map[string]*pb.ModelAlias) *Table {
+	t := &Table{byName: make(map[string]*Route, len(routes)), byModel: map[string][]*Route{},
+		aliases: make(map[string]*Alias, len(aliases))}
 	for name, r := range routes {
 		t.byName[name] = r
 		m := r.Service.GetModel()
@@ -52,12 +59,41 @@ func NewTable(routes map[string]*Route) *Table {
 		slices.SortFunc(rs, func(a, b *Route) int { return strings.Compare(a.Name(), b.Name()) })
 		t.models = append(t.models, m)
 	}
+	for name, a := range aliases {
+		t.aliases[name] = newAlias(a, t.byName)
+		if _, dup := t.byModel[name]; !dup {
+			t.models = append(t.models, name)
+		}
+	}
 	slices.Sort(t.models)
 	return t
 }
 
-// ForModel returns the routes serving an edge model id, usable ones first.
+// ForModel returns the services whose own model id is model, by name.
 func (t *Table) ForModel(model string) []*Route { return t.byModel[model] }
+
+// Alias returns the alias of an edge model name, if it is one.
+func (t *Table) Alias(name string) (*Alias, bool) {
+	a, ok := t.aliases[name]
+	return a, ok
+}
+
+// Serving returns the routes behind an edge model name: an alias's
+// registered targets, else the services with that model id. An alias wins
+// over a model id of the same name, as it does at the edge.
+func (t *Table) Serving(model string) []*Route {
+	a, ok := t.aliases[model]
+	if !ok {
+		return t.byModel[model]
+	}
+	out := make([]*Route, 0, len(a.Targets))
+	for _, tg := range a.Targets {
+		if tg.Route != nil {
+			out = append(out, tg.Route)
+		}
+	}
+	return out
+}
 
 // ByName returns the route of one service.
 func (t *Table) ByName(name string) (*Route, bool) {
@@ -65,14 +101,23 @@ func (t *Table) ByName(name string) (*Route, bool) {
 	return r, ok
 }
 
-// Models lists the edge model ids, sorted.
+// Models lists the edge model names (model ids and aliases), sorted.
 func (t *Table) Models() []string { return t.models }
 
 // Len is the number of routes.
 func (t *Table) Len() int { return len(t.byName) }
 
 // Cache holds the current table.
-type Cache struct{ cur atomic.Pointer[Table] }
+type Cache struct {
+	cur   atomic.Pointer[Table]
+	ready atomic.Bool
+}
+
+// Ready reports whether the table holds the buckets' initial values: until
+// then the edge answers 503, not a misleading 404.
+func (c *Cache) Ready() bool { return c.ready.Load() }
+
+func (c *Cache) markReady() { c.ready.Store(true) }
 
 // Load returns the current table (never nil).
 func (c *Cache) Load() *Table {
@@ -85,3 +130,28 @@ func (c *Cache) Load() *Table {
 func (c *Cache) store(t *Table) { c.cur.Store(t) }
 
 var emptyTable = NewTable(nil)
+
+// Alias is a model alias resolved against the table's routes.
+type Alias struct {
+	Name string
+	// ModelFrom says where a templated alias takes the upstream model id:
+	// "" (each target's own model), "path", "header:<name>", "query:<name>".
+	ModelFrom string
+	Targets   []Target
+}
+
+// Target is one service behind an alias.
+type Target struct {
+	Service string
+	Weight  uint32 // never 0 (an unset weight is 1)
+	Route   *Route // nil when the service is not registered (any more)
+}
+
+func newAlias(a *pb.ModelAlias, byName map[string]*Route) *Alias {
+	out := &Alias{Name: a.GetName(), ModelFrom: a.GetModelFrom(), Targets: make([]Target, 0, len(a.GetTargets()))}
+	for _, tg := range a.GetTargets() {
+		out.Targets = append(out.Targets, Target{Service: tg.GetService(), Weight: max(tg.GetWeight(), 1),
+			Route: byName[tg.GetService()]})
+	}
+	return out
+}

@@ -25,8 +25,8 @@ type Clients struct {
 	Secure, Insecure *http.Client
 }
 
-// Watcher keeps a Cache current from the sy_services and sy_status buckets
-// and resolves each service's key through the credential service, again
+// Watcher keeps a Cache current from the sy_services, sy_status and
+// sy_routes (model aliases) buckets and resolves each service's key through the credential service, again
 // whenever sy.evt.credential.<name>.changed says the key behind an
 // unchanged record changed.
 type Watcher struct {
@@ -36,62 +36,97 @@ type Watcher struct {
 	clients Clients
 	log     *slog.Logger
 
-	mu     sync.Mutex
-	routes map[string]*Route
-	states map[string]string
+	mu      sync.Mutex
+	routes  map[string]*Route
+	states  map[string]string
+	aliases map[string]*pb.ModelAlias
 }
 
 // NewWatcher returns a watcher that fills cache.
 func NewWatcher(cache *Cache, nc *nats.Conn, js jetstream.JetStream, clients Clients, log *slog.Logger) *Watcher {
 	return &Watcher{cache: cache, nc: nc, js: js, clients: clients, log: log,
-		routes: map[string]*Route{}, states: map[string]string{}}
+		routes: map[string]*Route{}, states: map[string]string{}, aliases: map[string]*pb.ModelAlias{}}
 }
 
-// Run watches until ctx ends; ready is called once both buckets' initial
-// values are in the table.
+// Run watches until ctx ends; ready is called once every bucket's initial
+// values are in the table (the cache reports Ready from then on).
 func (w *Watcher) Run(ctx context.Context, ready func()) error {
-	services, err := w.watch(ctx, contract.BucketServices)
-	if err != nil {
-		return err
+	buckets := []struct {
+		name  string
+		apply func(jetstream.KeyValueEntry)
+	}{
+		{contract.BucketServices, func(e jetstream.KeyValueEntry) { w.applyService(ctx, e) }},
+		{contract.BucketStatus, w.applyStatus},
+		{contract.BucketRoutes, w.applyAlias},
 	}
-	defer func() { _ = services.Stop() }()
-	status, err := w.watch(ctx, contract.BucketStatus)
-	if err != nil {
-		return err
+	updates := make(chan bucketEntry)
+	errs := make(chan error, len(buckets))
+	for _, b := range buckets {
+		kw, err := w.watch(ctx, b.name)
+		if err != nil {
+			return err
+		}
+		defer func() { _ = kw.Stop() }()
+		go forward(ctx, b.name, kw, updates, errs)
 	}
-	defer func() { _ = status.Stop() }()
 	changed, err := w.nc.Subscribe(contract.SubjCredentialEvents, func(m *nats.Msg) { w.credentialChanged(ctx, m.Subject) })
 	if err != nil {
 		return err
 	}
 	defer func() { _ = changed.Unsubscribe() }()
-	pending := 2
+	apply := map[string]func(jetstream.KeyValueEntry){}
+	for _, b := range buckets {
+		apply[b.name] = b.apply
+	}
+	return w.loop(ctx, updates, errs, apply, len(buckets), ready)
+}
+
+// bucketEntry is a KV update tagged with its bucket; a nil entry marks the
+// end of that bucket's initial values.
+type bucketEntry struct {
+	bucket string
+	entry  jetstream.KeyValueEntry
+}
+
+// loop applies updates one at a time (so tables are built in order) and
+// calls ready once every bucket delivered its initial values.
+func (w *Watcher) loop(ctx context.Context, updates <-chan bucketEntry, errs <-chan error,
+	apply map[string]func(jetstream.KeyValueEntry), pending int, ready func()) error {
 	for {
 		select {
 		case <-ctx.Done():
 			return nil
-		case e, ok := <-services.Updates():
-			if !ok {
-				return errors.New("services watch closed")
-			}
-			if e == nil {
+		case err := <-errs:
+			return err
+		case be := <-updates:
+			if be.entry == nil {
 				if pending--; pending == 0 {
+					w.cache.markReady()
 					ready()
 				}
 				continue
 			}
-			w.applyService(ctx, e)
-		case e, ok := <-status.Updates():
+			apply[be.bucket](be.entry)
+		}
+	}
+}
+
+// forward tags one watcher's updates with its bucket.
+func forward(ctx context.Context, bucket string, kw jetstream.KeyWatcher, out chan<- bucketEntry, errs chan<- error) {
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case e, ok := <-kw.Updates():
 			if !ok {
-				return errors.New("status watch closed")
+				errs <- errors.New(bucket + " watch closed")
+				return
 			}
-			if e == nil {
-				if pending--; pending == 0 {
-					ready()
-				}
-				continue
+			select {
+			case out <- bucketEntry{bucket: bucket, entry: e}:
+			case <-ctx.Done():
+				return
 			}
-			w.applyStatus(e)
 		}
 	}
 }
@@ -236,8 +271,34 @@ func (w *Watcher) applyStatus(e jetstream.KeyValueEntry) {
 	w.update(func(map[string]*Route) {})
 }
 
+// applyAlias stores or removes one model alias (sy_routes, binary
+// ModelAlias keyed by the escaped alias name). Replacing an alias is one
+// table swap, so a repointed model fails no request.
+func (w *Watcher) applyAlias(e jetstream.KeyValueEntry) {
+	name, ok := contract.Untoken(e.Key())
+	if !ok {
+		return
+	}
+	var a *pb.ModelAlias
+	if e.Operation() == jetstream.KeyValuePut {
+		a = &pb.ModelAlias{}
+		if err := proto.Unmarshal(e.Value(), a); err != nil {
+			w.log.Warn("undecodable model alias", "key", e.Key(), "err", err)
+			return
+		}
+	}
+	w.mu.Lock()
+	if a == nil {
+		delete(w.aliases, name)
+	} else {
+		w.aliases[name] = a
+	}
+	w.mu.Unlock()
+	w.update(func(map[string]*Route) {})
+}
+
 // update applies fn to the route set and publishes a new table with the
-// current health states folded in.
+// current health states and aliases folded in.
 func (w *Watcher) update(fn func(map[string]*Route)) {
 	w.mu.Lock()
 	defer w.mu.Unlock()
@@ -252,5 +313,5 @@ func (w *Watcher) update(fn func(map[string]*Route)) {
 		}
 		next[name] = r
 	}
-	w.cache.store(NewTable(next))
+	w.cache.store(NewTableWithAliases(next, w.aliases))
 }
