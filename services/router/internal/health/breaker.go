@@ -24,6 +24,7 @@ import (
 	"time"
 
 	"github.com/switchyard/switchyard/pkg/provider"
+	"github.com/switchyard/switchyard/services/router/internal/metrics"
 )
 
 // Config tunes the breakers. Zero fields take the defaults.
@@ -103,8 +104,9 @@ func (b *Breakers) circuit(service string) *circuit {
 	if c, ok := b.circuits.Load(service); ok {
 		return c.(*circuit)
 	}
-	fresh := &circuit{state: Closed}
+	fresh := &circuit{service: service, state: Closed}
 	fresh.healthy.Store(true)
+	fresh.score.Store(perfectScore)
 	c, _ := b.circuits.LoadOrStore(service, fresh)
 	return c.(*circuit)
 }
@@ -142,11 +144,27 @@ func (b *Breakers) RetryIn(service string) time.Duration {
 	return max(c.openUntil.Sub(b.now()), 0)
 }
 
+// Score is service's recent success ratio in [0, 1]: an exponentially
+// weighted mean over about the last 20 calls (1 when it has had none).
+// The edge scales a service's balancing weight by it, so a service that
+// fails half its calls gets fewer of them before its circuit opens.
+func (b *Breakers) Score(service string) float64 {
+	if b == nil {
+		return 1
+	}
+	c, ok := b.circuits.Load(service)
+	if !ok {
+		return 1
+	}
+	return c.(*circuit).successScore()
+}
+
 // Forget drops the circuits of services that are gone.
 func (b *Breakers) Forget(keep func(service string) bool) {
 	b.circuits.Range(func(k, _ any) bool {
 		if !keep(k.(string)) {
 			b.circuits.Delete(k)
+			metrics.ForgetService(k.(string))
 		}
 		return true
 	})
