@@ -8,9 +8,17 @@ import (
 	pb "github.com/switchyard/switchyard/pkg/gen/switchyard/v1"
 )
 
-// OperationChat is the GenAI operation name of chat completions; the
-// usage event does not say which operation it was yet, so it is assumed.
+// OperationChat is the GenAI operation name of chat completions, assumed
+// for an event that names no operation.
 const OperationChat = "chat"
+
+// operationOf is the event's GenAI operation name.
+func operationOf(ev *pb.UsageEvent) string {
+	if op := ev.GetOperation(); op != "" {
+		return op
+	}
+	return OperationChat
+}
 
 // ObserveUsage records one finished client request from its usage event:
 // the request counter, tokens per consumer, the token-usage histogram, the
@@ -24,7 +32,7 @@ func ObserveUsage(ev *pb.UsageEvent) {
 	if ev.GetOutcome() == "rate_limited" {
 		return
 	}
-	provider := ProviderName(ev.GetProtocol())
+	provider, op := ProviderName(ev.GetProtocol()), operationOf(ev)
 	counts := []struct {
 		kind string
 		n    int64
@@ -38,17 +46,17 @@ func ObserveUsage(ev *pb.UsageEvent) {
 		}
 		tokens.WithLabelValues(model, service, consumer, c.kind).Add(float64(c.n))
 		if c.kind == "input" || c.kind == "output" {
-			tokenUsage.WithLabelValues(OperationChat, provider, model, c.kind, service).Observe(float64(c.n))
+			tokenUsage.WithLabelValues(op, provider, model, c.kind, service).Observe(float64(c.n))
 		}
 	}
 	latency := time.Duration(ev.GetLatencyMs()) * time.Millisecond
-	serverDuration.WithLabelValues(OperationChat, model, service, errorType(ev)).Observe(latency.Seconds())
+	serverDuration.WithLabelValues(op, model, service, errorType(ev)).Observe(latency.Seconds())
 	if ev.GetTtftMs() > 0 {
 		ttft := time.Duration(ev.GetTtftMs()) * time.Millisecond
-		serverTTFT.WithLabelValues(OperationChat, model, service).Observe(ttft.Seconds())
+		serverTTFT.WithLabelValues(op, model, service).Observe(ttft.Seconds())
 		if ev.GetStream() && ev.GetCompletionTokens() > 1 && latency > ttft {
 			per := (latency - ttft).Seconds() / float64(ev.GetCompletionTokens()-1)
-			serverPerToken.WithLabelValues(OperationChat, model, service).Observe(per)
+			serverPerToken.WithLabelValues(op, model, service).Observe(per)
 		}
 	}
 }
@@ -68,8 +76,14 @@ func errorType(ev *pb.UsageEvent) string {
 // attempt, a retry or a fallback to another service ("first", "retry",
 // "fallback").
 func ObserveUpstream(service, protocol, model string, status int, errType string, took time.Duration, attempt string) {
+	ObserveUpstreamOp(OperationChat, service, protocol, model, status, errType, took, attempt)
+}
+
+// ObserveUpstreamOp is ObserveUpstream for a named GenAI operation
+// (chat, completions, embeddings, passthrough).
+func ObserveUpstreamOp(operation, service, protocol, model string, status int, errType string, took time.Duration, attempt string) {
 	upstreamResponses.WithLabelValues(service, strconv.Itoa(status), errType, attempt).Inc()
-	clientDuration.WithLabelValues(OperationChat, ProviderName(protocol), model, service, errType).Observe(took.Seconds())
+	clientDuration.WithLabelValues(operation, ProviderName(protocol), model, service, errType).Observe(took.Seconds())
 }
 
 // Refused counts a client request answered before any upstream call;

@@ -17,6 +17,7 @@ import (
 	"context"
 	"errors"
 	"flag"
+	"fmt"
 	"log/slog"
 	"sync"
 	"sync/atomic"
@@ -72,8 +73,9 @@ type Publisher struct {
 }
 
 // New returns a publisher; call Run to start it. A spool directory that
-// cannot be opened is logged and the publisher keeps events in memory.
-func New(cfg Config, js jetstream.JetStream, log *slog.Logger) *Publisher {
+// cannot be opened is an error: an operator who asked for durable usage
+// must not silently get memory only.
+func New(cfg Config, js jetstream.JetStream, log *slog.Logger) (*Publisher, error) {
 	cfg.Queue = max(cfg.Queue, 1024)
 	cfg.Workers = max(cfg.Workers, 1)
 	if cfg.DrainTimeout == 0 {
@@ -89,15 +91,14 @@ func New(cfg Config, js jetstream.JetStream, log *slog.Logger) *Publisher {
 	if cfg.SpoolDir != "" {
 		s, left, err := openSpool(cfg.SpoolDir, cfg.SpoolMaxBytes, cfg.SpoolSegmentBytes)
 		if err != nil {
-			log.Error("usage spool unavailable; usage events are kept in memory only", "dir", cfg.SpoolDir, "err", err)
-		} else {
-			p.spool, p.replayBelow = s, s.segs[len(s.segs)-1].id
-			if left > 0 {
-				log.Info("usage spool holds events from a previous run; publishing them again", "bytes", left)
-			}
+			return nil, fmt.Errorf("usage spool %s: %w (fix -usage-spool-dir, or leave it empty to keep usage events in memory only)", cfg.SpoolDir, err)
+		}
+		p.spool, p.replayBelow = s, s.segs[len(s.segs)-1].id
+		if left > 0 {
+			log.Info("usage spool holds events from a previous run; publishing them again", "bytes", left)
 		}
 	}
-	return p
+	return p, nil
 }
 
 // Publish queues ev without blocking and records the request's metrics. A

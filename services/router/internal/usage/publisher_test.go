@@ -20,6 +20,27 @@ import (
 
 var quiet = slog.New(slog.DiscardHandler)
 
+func mustNew(t *testing.T, cfg Config, js jetstream.JetStream) *Publisher {
+	t.Helper()
+	p, err := New(cfg, js, quiet)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return p
+}
+
+// TestUnopenableSpoolIsAnError: asking for a durable spool and not getting
+// one must stop the router from starting.
+func TestUnopenableSpoolIsAnError(t *testing.T) {
+	file := filepath.Join(t.TempDir(), "not-a-dir")
+	if err := os.WriteFile(file, []byte("x"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := New(Config{SpoolDir: filepath.Join(file, "spool")}, nil, quiet); err == nil {
+		t.Fatal("a spool under a regular file opened")
+	}
+}
+
 // newJS returns a JetStream client on a real server; withStream creates
 // Switchyard's topology (without it every publish fails and is retried).
 func newJS(t *testing.T, withStream bool) jetstream.JetStream {
@@ -95,7 +116,7 @@ func TestSpoolKeepsEventsAcrossRestart(t *testing.T) {
 	js := newJS(t, false)
 	dir := t.TempDir()
 	cfg := Config{SpoolDir: dir, DrainTimeout: 50 * time.Millisecond, SpoolSegmentBytes: 4 << 10}
-	first := New(cfg, js, quiet)
+	first := mustNew(t, cfg, js)
 	stop := running(first)
 	events(first, 0, 500)
 	eventually(t, "500 spooled", func() bool { return first.Stats().Spooled == 500 })
@@ -105,7 +126,7 @@ func TestSpoolKeepsEventsAcrossRestart(t *testing.T) {
 		t.Fatalf("first run stats %+v; want retries and nothing published", first.Stats())
 	}
 	ensure(t, js)
-	second := New(cfg, js, quiet)
+	second := mustNew(t, cfg, js)
 	defer running(second)()
 	eventually(t, "500 in the stream", func() bool { return streamMsgs(t, js) == 500 })
 	eventually(t, "replayed segments collected", func() bool { return spoolFiles(t, dir) == 1 })
@@ -121,7 +142,7 @@ func TestSpoolReplayIsDeduplicated(t *testing.T) {
 	js := newJS(t, true)
 	dir := t.TempDir()
 	cfg := Config{SpoolDir: dir, DrainTimeout: time.Second}
-	first := New(cfg, js, quiet)
+	first := mustNew(t, cfg, js)
 	stop := running(first)
 	events(first, 0, 100)
 	eventually(t, "100 published", func() bool { return first.Stats().Published == 100 })
@@ -132,7 +153,7 @@ func TestSpoolReplayIsDeduplicated(t *testing.T) {
 		t.Fatalf("a clean stop left %d spool files; want 0 (all acknowledged)", n)
 	}
 	cfg.SpoolDir = crashed
-	second := New(cfg, js, quiet)
+	second := mustNew(t, cfg, js)
 	defer running(second)()
 	eventually(t, "replayed", func() bool { return second.Stats().Published == 100 })
 	if n := streamMsgs(t, js); n != 100 {
@@ -165,7 +186,7 @@ func TestSpoolTornTail(t *testing.T) {
 	}
 	_, _ = f.Write([]byte{200, 0, 0, 0, 1, 2, 3, 4, 5}) // header promising 200 bytes, then the crash
 	_ = f.Close()
-	p := New(Config{SpoolDir: dir}, js, quiet)
+	p := mustNew(t, Config{SpoolDir: dir}, js)
 	defer running(p)()
 	eventually(t, "three published", func() bool { return p.Stats().Published == 3 })
 	eventually(t, "torn segment collected", func() bool { _, err := os.Stat(path); return os.IsNotExist(err) })
@@ -187,7 +208,7 @@ func TestDropsAreCounted(t *testing.T) {
 			if tt.cfg.SpoolMaxBytes > 0 {
 				tt.cfg.SpoolDir = t.TempDir()
 			}
-			p := New(tt.cfg, newJS(t, false), quiet)
+			p := mustNew(t, tt.cfg, newJS(t, false))
 			if tt.run {
 				defer running(p)()
 			}
