@@ -1,7 +1,8 @@
 // Package routerapp is the router's seam: Config, flags, validation, and
 // the App that the router binary and the all-in-one switchyard binary run.
 // The App owns the edge HTTP listener, the route cache and its KV watches,
-// and the usage publisher.
+// consumer key authentication, the rate limiter and the usage publisher.
+// The edge listens at once and answers 503 until the route cache is ready.
 package routerapp
 
 import (
@@ -39,6 +40,7 @@ type Config struct {
 	Usage    usage.Config
 	Circuits health.Config // passive health: circuit breaker per service
 	Keys     keys.Config   // consumer key authentication
+	Limits   LimitsConfig  // rate-limit backend
 	Outbound outbound.Policy
 	Version  string
 }
@@ -54,8 +56,12 @@ func (c *Config) RegisterFlags(fs *flag.FlagSet, prefix string) {
 	fs.DurationVar(&c.Edge.StreamIdleTimeout, prefix+"stream-idle-timeout", c.Edge.StreamIdleTimeout, "longest silence between upstream stream events")
 	fs.DurationVar(&c.Edge.TotalTimeout, prefix+"total-timeout", c.Edge.TotalTimeout, "longest a request may take")
 	fs.DurationVar(&c.Edge.WriteTimeout, prefix+"write-timeout", c.Edge.WriteTimeout, "per-write deadline to clients")
-	fs.IntVar(&c.Usage.Queue, prefix+"usage-queue", 100000, "usage events held while NATS is unreachable")
-	fs.IntVar(&c.Usage.Workers, prefix+"usage-publishers", 4, "concurrent usage publishers")
+	fs.DurationVar(&c.Edge.BodyReadTimeout, prefix+"body-read-timeout", c.Edge.BodyReadTimeout, "longest a client may take to send the request body (408 after)")
+	fs.IntVar(&c.Edge.MaxHeaderBytes, prefix+"max-header-bytes", c.Edge.MaxHeaderBytes, "largest request header block (431 above it)")
+	fs.Float64Var(&c.Edge.Retry.Ratio, prefix+"retry-budget", c.Edge.Retry.Ratio, "fallback attempts allowed per client request over 10s, as a share (0.2: 20% extra upstream calls at most)")
+	fs.IntVar(&c.Edge.Retry.MaxAttempts, prefix+"max-attempts", c.Edge.Retry.MaxAttempts, "upstream attempts per client request, the first included")
+	c.Usage.RegisterFlags(fs, prefix)
+	c.Limits.registerFlags(fs, prefix)
 	fs.Var(&c.Outbound, prefix+outbound.FlagName, "outbound SSRF policy: loopback, private and/or CIDRs allowed")
 	fs.IntVar(&c.Circuits.FailureThreshold, prefix+"circuit-failures", 5, "consecutive upstream failures that open a service's circuit")
 	fs.DurationVar(&c.Circuits.CoolDown, prefix+"circuit-cooldown", 30*time.Second, "how long an open circuit waits before letting one request test the upstream")
@@ -70,8 +76,12 @@ func (c *Config) Validate() error {
 		return errors.New("router: -listen is required")
 	case c.Edge.MaxBodyBytes <= 0:
 		return errors.New("router: -max-body-bytes must be positive")
+	case c.Edge.MaxHeaderBytes <= 0:
+		return errors.New("router: -max-header-bytes must be positive")
+	case c.Edge.Retry.Ratio < 0 || c.Edge.Retry.MaxAttempts < 1:
+		return errors.New("router: -retry-budget must be at least 0 and -max-attempts at least 1")
 	}
-	return nil
+	return c.Limits.validate()
 }
 
 // App is a running router.
@@ -80,8 +90,7 @@ type App struct {
 	log   *slog.Logger
 	addr  chan string
 	ready runtime.Readiness
-	// auth authenticates edge requests from the sy_keys snapshot; the edge
-	// does not call it yet (issue 6).
+	// auth authenticates edge requests from the sy_keys snapshot.
 	auth *keys.Authenticator
 }
 
@@ -128,10 +137,19 @@ func (a *App) Run(ctx context.Context) error {
 		Secure:   outbound.NewClient(a.cfg.Outbound, outbound.Options{ResponseHeaderTimeout: -1, Logger: a.log}),
 		Insecure: outbound.NewClient(a.cfg.Outbound, outbound.Options{ResponseHeaderTimeout: -1, InsecureSkipVerify: true, Logger: a.log}),
 	}
-	pub := usage.New(a.cfg.Usage, js, a.log)
+	pub, err := usage.New(a.cfg.Usage, js, a.log)
+	if err != nil {
+		return err
+	}
+	limiter, backend, closeLimiter, err := newLimiter(a.cfg.Limits, a.log)
+	if err != nil {
+		return err
+	}
+	defer closeLimiter()
 	watcher := routes.NewWatcher(&cache, nc, js, clients, a.log)
 	edgeCfg := a.cfg.Edge
 	edgeCfg.Circuits = health.New(a.cfg.Circuits) // per replica: see package health
+	edgeCfg.Auth, edgeCfg.Limiter, edgeCfg.LimiterBackend = auth, limiter, backend
 	srv := edge.New(edgeCfg, &cache, pub, a.log).HTTPServer(a.cfg.Listen)
 	ln, err := net.Listen("tcp", a.cfg.Listen)
 	if err != nil {

@@ -48,8 +48,8 @@ func (s *Server) readJSON(w http.ResponseWriter, r *http.Request) ([]byte, edgej
 	return body, scan, true
 }
 
-func (s *Server) chat(w http.ResponseWriter, r *http.Request, sc scope) {
-	body, scan, ok := s.readJSON(w, r)
+func (s *Server) chat(w http.ResponseWriter, in *inbound) {
+	body, scan, ok := s.readJSON(w, in.r)
 	if !ok {
 		return
 	}
@@ -58,9 +58,8 @@ func (s *Server) chat(w http.ResponseWriter, r *http.Request, sc scope) {
 			Message: "'messages' must contain at least one message."})
 		return
 	}
-	s.forward(w, r, sc, scan.Model, func(rt *routes.Route) (*exchange, error) {
-		return chatExchange(rt, body, &scan)
-	})
+	s.forward(w, in, forwarded{model: scan.Model, tokens: scan.ReserveTokens(s.cfg.DefaultOutputTokens),
+		bind: func(rt *routes.Route) (*exchange, error) { return chatExchange(rt, body, &scan) }})
 }
 
 // chatExchange binds a chat body to rt's protocol. Only translated
@@ -89,12 +88,13 @@ func chatExchange(rt *routes.Route, body []byte, scan *edgejson.Request) (*excha
 	}, nil
 }
 
-func (s *Server) completions(w http.ResponseWriter, r *http.Request, sc scope) {
-	body, scan, ok := s.readJSON(w, r)
+func (s *Server) completions(w http.ResponseWriter, in *inbound) {
+	body, scan, ok := s.readJSON(w, in.r)
 	if !ok {
 		return
 	}
-	s.forward(w, r, sc, scan.Model, func(rt *routes.Route) (*exchange, error) {
+	tokens := scan.ReserveTokens(s.cfg.DefaultOutputTokens)
+	s.forward(w, in, forwarded{model: scan.Model, tokens: tokens, bind: func(rt *routes.Route) (*exchange, error) {
 		tr, err := translate.CompletionsForProtocol(rt.Service.GetProtocol(), meteredStreams)
 		if err != nil {
 			return nil, err
@@ -105,11 +105,11 @@ func (s *Server) completions(w http.ResponseWriter, r *http.Request, sc scope) {
 			response:  tr.Response,
 			newStream: func() translate.Stream { return tr.NewStream(body) },
 		}, nil
-	})
+	}})
 }
 
-func (s *Server) embeddings(w http.ResponseWriter, r *http.Request, sc scope) {
-	body, _, ok := s.readJSON(w, r)
+func (s *Server) embeddings(w http.ResponseWriter, in *inbound) {
+	body, scan, ok := s.readJSON(w, in.r)
 	if !ok {
 		return
 	}
@@ -118,7 +118,7 @@ func (s *Server) embeddings(w http.ResponseWriter, r *http.Request, sc scope) {
 		writeErr(w, err)
 		return
 	}
-	s.forward(w, r, sc, req.Model, func(rt *routes.Route) (*exchange, error) {
+	s.forward(w, in, forwarded{model: req.Model, tokens: scan.PromptTokens(), bind: func(rt *routes.Route) (*exchange, error) {
 		tr, err := translate.EmbeddingsForProtocol(rt.Service.GetProtocol())
 		if err != nil {
 			return nil, err
@@ -127,7 +127,7 @@ func (s *Server) embeddings(w http.ResponseWriter, r *http.Request, sc scope) {
 			request:  func(t translate.Target) (translate.UpstreamRequest, error) { return tr.Request(req, t) },
 			response: func(st int, b []byte) ([]byte, translate.Usage, error) { return tr.Response(req, st, b) },
 		}, nil
-	})
+	}})
 }
 
 func unsupportedProtocol(rt *routes.Route) *apiError {
@@ -142,22 +142,26 @@ type modelObject struct {
 	OwnedBy string `json:"owned_by"`
 }
 
-// listModels answers GET /v1/models with every routable model id (only
-// the pinned service's under a pinned path); ?function= keeps the models a
-// service with that capability tag serves.
-func (s *Server) listModels(w http.ResponseWriter, r *http.Request, sc scope) {
-	fn := r.URL.Query().Get("function")
+// listModels answers GET /v1/models with every edge model name (model
+// ids and aliases) the caller's key may use (only the pinned service's
+// under a pinned path); ?function= keeps the models a service with that
+// capability tag serves.
+func (s *Server) listModels(w http.ResponseWriter, in *inbound) {
+	fn := in.r.URL.Query().Get("function")
 	ids := s.routes.Load().Models()
-	if sc.pinned() {
-		rt, err := s.pickService(sc)
+	if in.scope.pinned() {
+		rt, err := s.pickService(in.scope)
 		if err != nil {
-			writeErr(w, err)
+			s.refuse(w, err)
 			return
 		}
 		ids = []string{rt.Service.GetModel()}
 	}
 	data := make([]modelObject, 0, len(ids))
 	for _, m := range ids {
+		if !in.who.ModelAllowed(m) {
+			continue
+		}
 		if obj, ok := s.model(m, fn); ok {
 			data = append(data, obj)
 		}
@@ -166,24 +170,25 @@ func (s *Server) listModels(w http.ResponseWriter, r *http.Request, sc scope) {
 }
 
 // getModel answers GET /v1/models/{id...}; ids may contain '/', so the
-// rest of the path is the id.
-func (s *Server) getModel(w http.ResponseWriter, sc scope, id string) {
+// rest of the path is the id. A model the key may not use is not found,
+// as OpenAI answers.
+func (s *Server) getModel(w http.ResponseWriter, in *inbound, id string) {
 	obj, ok := s.model(id, "")
-	if ok && sc.pinned() {
-		rt, err := s.pickService(sc)
+	if ok && in.scope.pinned() {
+		rt, err := s.pickService(in.scope)
 		ok = err == nil && rt.Service.GetModel() == id
 	}
-	if !ok {
-		writeErr(w, modelNotFound(id))
+	if !ok || !in.who.ModelAllowed(id) {
+		s.refuse(w, modelNotFound(id))
 		return
 	}
 	writeJSON(w, obj)
 }
 
-// model describes an edge model id, optionally only if a service serving
-// it has the capability tag fn.
+// model describes an edge model name, optionally only if a service
+// serving it has the capability tag fn.
 func (s *Server) model(id, fn string) (modelObject, bool) {
-	for _, rt := range s.routes.Load().ForModel(id) {
+	for _, rt := range s.routes.Load().Serving(id) {
 		if fn != "" && !slices.Contains(rt.Service.GetFunctions(), fn) {
 			continue
 		}
@@ -191,7 +196,11 @@ func (s *Server) model(id, fn string) (modelObject, bool) {
 		if ts := rt.Service.GetCreatedAt(); ts != nil {
 			created = ts.GetSeconds()
 		}
-		return modelObject{ID: id, Object: "model", Created: created, OwnedBy: rt.Name()}, true
+		owner := rt.Name()
+		if _, alias := s.routes.Load().Alias(id); alias {
+			owner = "switchyard"
+		}
+		return modelObject{ID: id, Object: "model", Created: created, OwnedBy: owner}, true
 	}
 	return modelObject{}, false
 }

@@ -6,6 +6,8 @@ import (
 	"net/http"
 
 	"github.com/switchyard/switchyard/services/router/internal/edgejson"
+	"github.com/switchyard/switchyard/services/router/internal/keys"
+	"github.com/switchyard/switchyard/services/router/internal/metrics"
 	"github.com/switchyard/switchyard/services/router/internal/translate"
 )
 
@@ -50,6 +52,35 @@ func writeJSONError(w http.ResponseWriter, status int, data []byte) {
 	_, _ = w.Write(data)
 }
 
+// refuse answers a request refused before any upstream call and counts
+// it by reason.
+func (s *Server) refuse(w http.ResponseWriter, err error) {
+	status, reason := http.StatusInternalServerError, "internal"
+	var ae *apiError
+	var ke *keys.Error
+	var te *translate.Error
+	switch {
+	case errors.As(err, &ae):
+		status, reason = ae.Status, ae.Code
+	case errors.As(err, &ke):
+		status, reason = ke.Status, refusalOf(ke)
+	case errors.As(err, &te):
+		status, reason = te.Status, "bad_request"
+	}
+	metrics.Refused(reason, status)
+	writeErr(w, err)
+}
+
+func refusalOf(e *keys.Error) string {
+	switch e.Status {
+	case http.StatusUnauthorized:
+		return "unauthorized"
+	case http.StatusForbidden:
+		return "forbidden"
+	}
+	return "auth_failures"
+}
+
 // writeErr answers err in OpenAI's shape, whichever layer raised it.
 func writeErr(w http.ResponseWriter, err error) {
 	var te *translate.Error
@@ -66,6 +97,11 @@ func writeErr(w http.ResponseWriter, err error) {
 	var ae *apiError
 	if errors.As(err, &ae) {
 		ae.write(w)
+		return
+	}
+	var ke *keys.Error
+	if errors.As(err, &ke) {
+		ke.Write(w)
 		return
 	}
 	(&apiError{Status: http.StatusInternalServerError, Type: typeAPI,

@@ -12,98 +12,96 @@ import (
 	"google.golang.org/protobuf/types/known/timestamppb"
 
 	pb "github.com/switchyard/switchyard/pkg/gen/switchyard/v1"
+	"github.com/switchyard/switchyard/services/router/internal/metrics"
 	"github.com/switchyard/switchyard/services/router/internal/routes"
 	"github.com/switchyard/switchyard/services/router/internal/translate"
 )
 
 // Usage outcomes.
 const (
-	outcomeComplete  = "complete"
-	outcomeUpstream  = "upstream_error"
-	outcomeCancelled = "client_cancelled"
-	outcomePartial   = "partial"
+	outcomeComplete    = "complete"
+	outcomeUpstream    = "upstream_error"
+	outcomeCancelled   = "client_cancelled"
+	outcomePartial     = "partial"
+	outcomeRateLimited = "rate_limited"
 )
 
-// call is the state of one forwarded request, for its usage event.
+// call is the state of one client request, for its usage event.
 type call struct {
-	id      string
-	route   *routes.Route
-	model   string
-	start   time.Time
-	ttft    time.Duration
-	status  int
-	usage   translate.Usage
-	outcome string
-	stream  bool
+	id        string
+	route     *routes.Route // the service that answered (the last one tried)
+	model     string
+	alias     string
+	consumer  string
+	operation string
+	start     time.Time
+	ttft      time.Duration
+	status    int
+	usage     translate.Usage
+	outcome   string
+	stream    bool
+	reached   bool // an upstream was called (or the request was rate limited)
 }
 
-// forward routes the request (the pinned service, or by model), builds the
-// exchange for the chosen route, calls the upstream and answers. Requests
-// refused before an upstream call publish no usage event: only requests
-// that reach an upstream are metered.
-func (s *Server) forward(w http.ResponseWriter, r *http.Request, sc scope, model string, bind binder) {
-	rt, err := s.route(sc, model)
+// forwarded is what an endpoint hands to forward.
+type forwarded struct {
+	model  string // the edge model name in the body
+	tokens int64  // the token estimate to reserve
+	bind   binder
+}
+
+// forward plans the request (pinned service, alias or model id), admits
+// it against the key's rate limits, then tries the candidates in order
+// (attempts.go) and answers. One usage event is published per client
+// request that reached an upstream or was rate limited; requests refused
+// earlier publish none.
+func (s *Server) forward(w http.ResponseWriter, in *inbound, f forwarded) {
+	p, err := s.plan(in, f.model)
 	if err != nil {
-		writeErr(w, err)
+		s.refuse(w, err)
 		return
 	}
-	ex, err := bind(rt)
-	if err != nil {
-		writeErr(w, err)
+	adm, denied := s.admitKey(in.r.Context(), w, in, p.model, f.tokens)
+	if denied != nil {
+		s.rateLimited(w, in, p, denied)
 		return
 	}
-	up, err := ex.request(translate.Target{Model: rt.Service.GetModel(),
-		AzureDeployment: rt.Service.GetAzureDeployment(), AzureAPIVersion: rt.Service.GetAzureApiVersion()})
-	if err != nil {
-		writeErr(w, err)
-		return
+	ctx, span := metrics.StartRequestSpan(in.r, in.operation, p.model)
+	c := &call{id: s.newRequestID(), model: p.model, alias: p.alias, consumer: in.who.ID,
+		operation: in.operation, start: time.Now()}
+	if len(p.candidates) == 1 {
+		c.route = p.candidates[0]
 	}
-	if sc.pinned() {
-		model = rt.Service.GetModel() // whatever the body said, this is what was served
-	}
-	c := &call{id: s.newRequestID(), route: rt, model: model, start: time.Now(), stream: ex.stream}
 	w.Header().Set("X-Request-Id", c.id)
-	defer s.publish(c)
-	lim := s.newLimits(r.Context())
+	defer func() {
+		ev := s.publish(c)
+		metrics.EndRequestSpan(span, ev)
+		s.settle(adm, c.usage.TotalTokens)
+	}()
+	defer s.budget.started()()
+	lim := s.newLimits(ctx)
 	defer lim.release()
-	ctx := lim.ctx
-	resp, err := s.send(ctx, rt, up, r.Header, ex.stream)
-	lim.firstByte.Stop()
-	s.cfg.Circuits.RecordCall(rt.Name(), resp, err, clientLeft(ctx))
-	if err != nil {
-		s.upstreamFailed(w, ctx, c, err)
-		return
-	}
-	defer resp.Body.Close()
-	c.status = resp.StatusCode
-	if ex.stream && resp.StatusCode == http.StatusOK {
-		s.relayStream(w, ctx, lim.cancel, c, ex, resp)
-		return
-	}
-	s.relayBody(w, ctx, c, ex, resp)
+	s.try(w, in, lim, c, p, adm, f)
 }
 
-// limits is the one context that carries every limit of a forwarded
-// request; its cause says which one fired. A client that goes away cancels
-// it too, which cancels the upstream call.
+// limits is the one context that carries the request-wide limits; its
+// cause says which one fired. A client that goes away cancels it too,
+// which cancels the upstream call. Each attempt adds its own first-byte
+// timer (attempt.go).
 type limits struct {
-	ctx              context.Context
-	cancel           context.CancelCauseFunc
-	firstByte, total *time.Timer
+	ctx    context.Context
+	cancel context.CancelCauseFunc
+	total  *time.Timer
 }
 
-// newLimits arms the total and first-byte timers; stop the first-byte one
-// when response headers arrive, and call release when the request ends.
+// newLimits arms the total timer; call release when the request ends.
 func (s *Server) newLimits(parent context.Context) *limits {
 	ctx, cancel := context.WithCancelCause(parent)
 	return &limits{ctx: ctx, cancel: cancel,
-		total:     time.AfterFunc(s.cfg.TotalTimeout, func() { cancel(errTotalTimeout) }),
-		firstByte: time.AfterFunc(s.cfg.FirstByteTimeout, func() { cancel(errFirstByteTimeout) }),
-	}
+		total: time.AfterFunc(s.cfg.TotalTimeout, func() { cancel(errTotalTimeout) })}
 }
 
 func (l *limits) release() {
-	l.firstByte.Stop()
 	l.total.Stop()
 	l.cancel(nil)
 }
@@ -121,26 +119,6 @@ var (
 func clientLeft(ctx context.Context) bool {
 	cause := context.Cause(ctx)
 	return errors.Is(cause, context.Canceled) || errors.Is(cause, errClientGone)
-}
-
-// pick chooses a usable route for model, spreading load round-robin.
-func (s *Server) pick(model string) (*routes.Route, error) {
-	all := s.routes.Load().ForModel(model)
-	if len(all) == 0 {
-		return nil, modelNotFound(model)
-	}
-	n := uint64(len(all))
-	start := s.rr.Add(1)
-	for i := range n {
-		if rt := all[(start+i)%n]; rt.Usable() && s.cfg.Circuits.Allow(rt.Name()) {
-			return rt, nil
-		}
-	}
-	why := all[0].KeyErr
-	if why == "" {
-		why = "every service for it is Failed or cooling down after upstream errors; see `syctl services list`"
-	}
-	return nil, noUsableRoute(model, why)
 }
 
 func (s *Server) send(ctx context.Context, rt *routes.Route, up translate.UpstreamRequest, inbound http.Header,
@@ -201,13 +179,22 @@ func (s *Server) relayBody(w http.ResponseWriter, ctx context.Context, c *call, 
 	}
 }
 
-func (s *Server) publish(c *call) {
-	s.usage.Publish(&pb.UsageEvent{
-		RequestId: c.id, Consumer: "anonymous", Service: c.route.Name(), Model: c.model,
-		Protocol: c.route.Service.GetProtocol(), StatusCode: int32(c.status),
+// publish queues the request's usage event (none for a request that never
+// reached an upstream) and returns it for the request span.
+func (s *Server) publish(c *call) *pb.UsageEvent {
+	ev := &pb.UsageEvent{
+		RequestId: c.id, Consumer: c.consumer, Alias: c.alias, Model: c.model,
+		StatusCode: int32(c.status), Operation: c.operation,
 		PromptTokens: c.usage.PromptTokens, CompletionTokens: c.usage.CompletionTokens,
 		CachedTokens: c.usage.CachedTokens, ReasoningTokens: c.usage.ReasoningTokens,
 		LatencyMs: time.Since(c.start).Milliseconds(), TtftMs: c.ttft.Milliseconds(),
 		Outcome: c.outcome, Time: timestamppb.New(c.start), Stream: c.stream,
-	})
+	}
+	if c.route != nil {
+		ev.Service, ev.Protocol = c.route.Name(), c.route.Service.GetProtocol()
+	}
+	if c.reached {
+		s.usage.Publish(ev)
+	}
+	return ev
 }

@@ -23,6 +23,7 @@ const testProviderKey = "sk-provider-CANARY-91c2"
 type staticRoutes struct{ t *routes.Table }
 
 func (s staticRoutes) Load() *routes.Table { return s.t }
+func (s staticRoutes) Ready() bool         { return true }
 
 // usageLog records the usage events the edge publishes.
 type usageLog struct {

@@ -12,6 +12,8 @@ import (
 	"time"
 
 	"github.com/switchyard/switchyard/pkg/provider"
+	"github.com/switchyard/switchyard/services/router/internal/metrics"
+	"github.com/switchyard/switchyard/services/router/internal/routes"
 	"github.com/switchyard/switchyard/services/router/internal/translate"
 )
 
@@ -24,42 +26,76 @@ import (
 // block.
 //
 // The body is read completely first, so a body over the limit is refused
-// with 413 before any upstream call.
-func (s *Server) passthrough(w http.ResponseWriter, r *http.Request, p edgePath) {
-	rt, err := s.pickService(p.scope)
+// with 413 before any upstream call. Access policy, rate limits (one
+// request; tokens are charged when the answer reports them) and the
+// service's circuit apply as on the API forms; there is no fallback, as
+// the path names one service.
+func (s *Server) passthrough(w http.ResponseWriter, in *inbound, p edgePath) {
+	pl, err := s.pinnedPlan(in)
 	if err != nil {
-		writeErr(w, err)
+		s.refuse(w, err)
 		return
 	}
+	rt := pl.candidates[0]
 	if !cleanPath(p.rest) {
-		writeErr(w, &apiError{Status: http.StatusBadRequest, Type: typeInvalidRequest, Code: "invalid_path",
+		s.refuse(w, &apiError{Status: http.StatusBadRequest, Type: typeInvalidRequest, Code: "invalid_path",
 			Message: "Passthrough paths must not contain empty, '.' or '..' segments."})
 		return
 	}
-	body, ok := s.readBody(w, r)
+	body, ok := s.readBody(w, in.r)
 	if !ok {
 		return
 	}
-	c := &call{id: s.newRequestID(), route: rt, model: rt.Service.GetModel(), start: time.Now()}
-	w.Header().Set("X-Request-Id", c.id)
-	defer s.publish(c)
-	lim := s.newLimits(r.Context())
-	defer lim.release()
-	req, err := http.NewRequestWithContext(lim.ctx, r.Method, passthroughURL(rt.Service.GetBaseUrl(), p.rest, r), bytes.NewReader(body))
+	req, err := http.NewRequest(in.r.Method, passthroughURL(rt.Service.GetBaseUrl(), p.rest, in.r), bytes.NewReader(body))
 	if err != nil {
-		writeErr(w, &apiError{Status: http.StatusBadRequest, Type: typeInvalidRequest, Code: "invalid_path",
+		s.refuse(w, &apiError{Status: http.StatusBadRequest, Type: typeInvalidRequest, Code: "invalid_path",
 			Message: "The passthrough path does not form a valid upstream URL."})
 		return
 	}
-	setUpstreamHeaders(req.Header, r.Header, passthroughHeaders, rt.Service.GetProtocol(), rt.Key.Reveal())
-	resp, err := rt.Client.Do(req)
-	lim.firstByte.Stop()
-	if err != nil {
-		s.upstreamFailed(w, lim.ctx, c, err)
+	if !s.cfg.Circuits.Allow(rt.Name()) {
+		s.noCandidate(w, pl)
 		return
 	}
-	defer resp.Body.Close()
-	s.relayRaw(w, lim, c, resp)
+	adm, denied := s.admitKey(in.r.Context(), w, in, pl.model, 0)
+	if denied == nil {
+		denied, _ = s.admitService(in.r.Context(), w, adm, rt, 0)
+	}
+	if denied != nil {
+		s.rateLimited(w, in, pl, denied)
+		return
+	}
+	setUpstreamHeaders(req.Header, in.r.Header, passthroughHeaders, rt.Service.GetProtocol(), rt.Key.Reveal())
+	s.passOn(w, in, rt, adm, req)
+}
+
+// passOn makes the passthrough call and relays its answer.
+func (s *Server) passOn(w http.ResponseWriter, in *inbound, rt *routes.Route, adm *admission, req *http.Request) {
+	ctx, span := metrics.StartRequestSpan(in.r, in.operation, rt.Service.GetModel())
+	c := &call{id: s.newRequestID(), route: rt, model: rt.Service.GetModel(), consumer: in.who.ID,
+		operation: in.operation, start: time.Now(), reached: true}
+	w.Header().Set("X-Request-Id", c.id)
+	defer func() {
+		metrics.EndRequestSpan(span, s.publish(c))
+		s.settle(adm, c.usage.TotalTokens)
+	}()
+	lim := s.newLimits(ctx)
+	defer lim.release()
+	actx, cancel := context.WithCancelCause(lim.ctx)
+	defer cancel(nil)
+	firstByte := time.AfterFunc(s.cfg.FirstByteTimeout, func() { cancel(errFirstByteTimeout) })
+	sctx, uspan := metrics.StartUpstreamSpan(actx, in.operation, c.model, rt.Name(), rt.Service.GetProtocol(), attemptFirst)
+	began := time.Now()
+	resp, err := rt.Client.Do(req.WithContext(sctx))
+	firstByte.Stop()
+	s.cfg.Circuits.RecordCall(rt.Name(), resp, err, clientLeft(actx))
+	if err != nil {
+		s.upstreamFailed(w, actx, c, err)
+	} else {
+		defer resp.Body.Close()
+		s.relayRaw(w, actx, cancel, c, resp)
+	}
+	metrics.ObserveUpstreamOp(in.operation, rt.Name(), rt.Service.GetProtocol(), c.model, c.status, outcomeErrType(actx, c, err), time.Since(began), attemptFirst)
+	metrics.EndUpstreamSpan(uspan, c.status, err)
 }
 
 // cleanPath refuses dot segments and empty segments, which an upstream or
@@ -94,12 +130,12 @@ func passthroughURL(base, escapedPath string, r *http.Request) string {
 // relayRaw copies the upstream's answer to the client as it arrives; each
 // read resets the idle timer and is flushed. A JSON answer up to
 // MaxUpstreamBytes is kept to read its usage block.
-func (s *Server) relayRaw(w http.ResponseWriter, lim *limits, c *call, resp *http.Response) {
+func (s *Server) relayRaw(w http.ResponseWriter, ctx context.Context, cancel context.CancelCauseFunc, c *call, resp *http.Response) {
 	c.status = resp.StatusCode
 	copyResponseHeaders(w.Header(), resp.Header)
 	w.WriteHeader(resp.StatusCode)
 	rc := http.NewResponseController(w)
-	idle := time.AfterFunc(s.cfg.StreamIdleTimeout, func() { lim.cancel(errIdleTimeout) })
+	idle := time.AfterFunc(s.cfg.StreamIdleTimeout, func() { cancel(errIdleTimeout) })
 	defer idle.Stop()
 	var kept []byte
 	keep := isJSON(resp.Header.Get("Content-Type"))
@@ -115,13 +151,13 @@ func (s *Server) relayRaw(w http.ResponseWriter, lim *limits, c *call, resp *htt
 				kept = append(kept, buf[:n]...)
 			}
 			if werr := s.writeChunk(w, rc, buf[:n]); werr != nil {
-				lim.cancel(errClientGone)
+				cancel(errClientGone)
 				c.outcome = outcomeCancelled
 				return
 			}
 		}
 		if err != nil {
-			s.endRaw(lim, c, kept, err)
+			s.endRaw(ctx, c, kept, err)
 			return
 		}
 	}
@@ -142,14 +178,14 @@ func (s *Server) writeChunk(w http.ResponseWriter, rc *http.ResponseController, 
 
 // endRaw settles a relayed answer's outcome and usage. Once the status
 // line has gone out, a failure can only cut the body short.
-func (s *Server) endRaw(lim *limits, c *call, kept []byte, err error) {
+func (s *Server) endRaw(ctx context.Context, c *call, kept []byte, err error) {
 	switch {
-	case !errors.Is(err, io.EOF) && clientLeft(lim.ctx):
+	case !errors.Is(err, io.EOF) && clientLeft(ctx):
 		c.outcome = outcomeCancelled
 	case !errors.Is(err, io.EOF):
 		c.outcome = outcomePartial
 		s.log.Warn("passthrough answer cut short", "service", c.route.Name(), "request_id", c.id, "err", err,
-			"cause", context.Cause(lim.ctx))
+			"cause", context.Cause(ctx))
 	case c.status >= 400:
 		c.outcome = outcomeUpstream
 	default:

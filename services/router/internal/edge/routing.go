@@ -5,6 +5,7 @@ import (
 	"net/url"
 	"strings"
 
+	"github.com/switchyard/switchyard/services/router/internal/metrics"
 	"github.com/switchyard/switchyard/services/router/internal/routes"
 )
 
@@ -96,41 +97,82 @@ func decode(escaped string) (string, bool) {
 	return s, err == nil
 }
 
-// serve checks the headers, then dispatches by path form and endpoint.
+// serve checks the headers, the path and readiness, authenticates, then
+// dispatches by path form and endpoint.
 func (s *Server) serve(w http.ResponseWriter, r *http.Request) {
+	defer metrics.RequestStarted()()
 	if err := s.checkHeaders(r); err != nil {
-		writeErr(w, err)
+		s.refuse(w, err)
 		return
 	}
 	p, ok := parsePath(r.URL.EscapedPath())
-	switch {
-	case !ok:
+	if !ok {
 		unknownURL(w, r)
+		return
+	}
+	if !s.routes.Ready() {
+		notReady(w)
+		return
+	}
+	who, ok := s.authenticate(w, r)
+	if !ok {
+		return
+	}
+	in := &inbound{r: r, scope: p.scope, who: who}
+	switch {
 	case p.passthrough:
-		s.passthrough(w, r, p)
+		in.operation = operationPassthrough
+		s.passthrough(w, in, p)
 	case p.rest == "chat/completions":
+		in.operation = operationChat
 		if allow(w, r, http.MethodPost) {
-			s.chat(w, r, p.scope)
+			s.chat(w, in)
 		}
 	case p.rest == "completions":
+		in.operation = operationCompletions
 		if allow(w, r, http.MethodPost) {
-			s.completions(w, r, p.scope)
+			s.completions(w, in)
 		}
 	case p.rest == "embeddings":
+		in.operation = operationEmbeddings
 		if allow(w, r, http.MethodPost) {
-			s.embeddings(w, r, p.scope)
-		}
-	case p.rest == "models":
-		if allow(w, r, http.MethodGet) {
-			s.listModels(w, r, p.scope)
-		}
-	case strings.HasPrefix(p.rest, "models/") && len(p.rest) > len("models/"):
-		if allow(w, r, http.MethodGet) {
-			s.getModel(w, p.scope, strings.TrimPrefix(p.rest, "models/"))
+			s.embeddings(w, in)
 		}
 	default:
-		unknownURL(w, r)
+		s.serveModels(w, in, p.rest)
 	}
+}
+
+// Operations, as in usage events and the GenAI gen_ai.operation.name.
+const (
+	operationChat        = "chat"
+	operationCompletions = "completions"
+	operationEmbeddings  = "embeddings"
+	operationPassthrough = "passthrough"
+)
+
+func (s *Server) serveModels(w http.ResponseWriter, in *inbound, rest string) {
+	switch {
+	case rest == "models":
+		if allow(w, in.r, http.MethodGet) {
+			s.listModels(w, in)
+		}
+	case strings.HasPrefix(rest, "models/") && len(rest) > len("models/"):
+		if allow(w, in.r, http.MethodGet) {
+			s.getModel(w, in, strings.TrimPrefix(rest, "models/"))
+		}
+	default:
+		unknownURL(w, in.r)
+	}
+}
+
+// notReady answers while the route table is still loading (just after a
+// start): every model would look unknown, so say "retry" instead of 404.
+func notReady(w http.ResponseWriter) {
+	w.Header().Set("Retry-After", "1")
+	metrics.Refused("not_ready", http.StatusServiceUnavailable)
+	(&apiError{Status: http.StatusServiceUnavailable, Type: typeAPI, Code: "not_ready",
+		Message: "The gateway is starting and has not loaded its routes yet; retry in a second."}).write(w)
 }
 
 // allow answers 405 unless r uses method (HEAD is not served: every
@@ -149,15 +191,6 @@ func unknownURL(w http.ResponseWriter, r *http.Request) {
 	(&apiError{Status: http.StatusNotFound, Type: typeInvalidRequest, Code: "unknown_url",
 		Message: "Unknown request URL: " + r.Method + " " + r.URL.Path +
 			". The edge serves /v1/..., /{service}/v1/..., /{namespace}/{service}/v1/... and /{service}/passthrough/...; see docs/edge.md."}).write(w)
-}
-
-// route chooses the route for a request: the pinned service, or a
-// service serving model.
-func (s *Server) route(sc scope, model string) (*routes.Route, error) {
-	if sc.pinned() {
-		return s.pickService(sc)
-	}
-	return s.pick(model)
 }
 
 // pickService resolves a pinned service; a namespace in the path must be

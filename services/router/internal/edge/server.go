@@ -27,6 +27,7 @@ import (
 	"github.com/switchyard/switchyard/pkg/provider"
 	"github.com/switchyard/switchyard/services/router/internal/edgejson"
 	"github.com/switchyard/switchyard/services/router/internal/health"
+	"github.com/switchyard/switchyard/services/router/internal/ratelimit"
 	"github.com/switchyard/switchyard/services/router/internal/routes"
 )
 
@@ -44,6 +45,17 @@ type Config struct {
 	MaxEventBytes     int           // largest upstream SSE event
 	Scan              edgejson.Options
 	Circuits          *health.Breakers // passive health per service; nil: no circuit breaking
+	// Auth authenticates consumer keys; nil: every caller is anonymous.
+	Auth Authenticator
+	// Limiter enforces the key, key+model and service limits; nil: none.
+	Limiter ratelimit.Limiter
+	// LimiterBackend names the limiter in metrics ("memory", "redis").
+	LimiterBackend string
+	// DefaultOutputTokens is reserved for the answer of a request that
+	// sets no max_tokens, until the real usage settles it.
+	DefaultOutputTokens int64
+	// Retry bounds fallback to another service.
+	Retry RetryBudget
 }
 
 // DefaultConfig is the production default.
@@ -52,13 +64,15 @@ func DefaultConfig() Config {
 		MaxBodyBytes: 20 << 20, MaxHeaderBytes: 64 << 10, ReadHeaderTimeout: 10 * time.Second,
 		MaxUpstreamBytes: 64 << 20, FirstByteTimeout: 5 * time.Minute, StreamIdleTimeout: 2 * time.Minute,
 		TotalTimeout: 30 * time.Minute, WriteTimeout: 30 * time.Second, BodyReadTimeout: time.Minute,
-		MaxEventBytes: 8 << 20,
+		MaxEventBytes: 8 << 20, DefaultOutputTokens: 1024, Retry: DefaultRetryBudget(), LimiterBackend: "memory",
 	}
 }
 
 // RouteSource gives the current route table; *routes.Cache is one.
 type RouteSource interface {
 	Load() *routes.Table
+	// Ready reports whether the table holds the registry's state yet.
+	Ready() bool
 }
 
 // UsageSink takes one usage event per forwarded request without blocking;
@@ -74,16 +88,17 @@ type Server struct {
 	usage  UsageSink
 	log    *slog.Logger
 
+	budget   *retryBudget
 	idPrefix string
 	seq      atomic.Uint64
-	rr       atomic.Uint64
 }
 
 // New returns the edge over a route cache and a usage publisher.
 func New(cfg Config, cache RouteSource, pub UsageSink, log *slog.Logger) *Server {
 	var b [6]byte
 	_, _ = rand.Read(b[:])
-	return &Server{cfg: cfg, routes: cache, usage: pub, log: log, idPrefix: "req_" + hex.EncodeToString(b[:])}
+	return &Server{cfg: cfg, routes: cache, usage: pub, log: log, budget: newRetryBudget(cfg.Retry),
+		idPrefix: "req_" + hex.EncodeToString(b[:])}
 }
 
 // Handler returns the edge: header checks, then the path forms of
