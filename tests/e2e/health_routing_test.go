@@ -135,7 +135,12 @@ func failedServiceLeavesAndRejoins(t *testing.T, g *harness.Gateway) {
 // traffic again once one request after the cool-down succeeds.
 func TestHealthCircuitOpensOnFailuresAndCloses(t *testing.T) {
 	const coolDown = 1500 * time.Millisecond
-	g := startHealthGateway(t, func(c *routerapp.Config) { c.Circuits.FailureThreshold, c.Circuits.CoolDown = 5, coolDown })
+	// Fallback off (one attempt): this test watches the failures reach
+	// the client; routing_fallback_test.go covers fallback hiding them.
+	g := startHealthGateway(t, func(c *routerapp.Config) {
+		c.Circuits.FailureThreshold, c.Circuits.CoolDown = 5, coolDown
+		c.Edge.Retry.MaxAttempts = 1
+	})
 	a, b := healthTwoUpstreams(t, g)
 	a.ResetRecords()
 	a.FailFraction(1, fakes.Fault{Status: http.StatusServiceUnavailable}) // inference only: probes stay Ready
@@ -165,7 +170,7 @@ func TestHealthCircuitOpensOnFailuresAndCloses(t *testing.T) {
 // F12: a 429 with Retry-After stops traffic to that service until then
 // (the half-open probe excepted); the other service takes the load.
 func TestHealthRetryAfterIsHonoured(t *testing.T) {
-	g := startHealthGateway(t, nil)
+	g := startHealthGateway(t, func(c *routerapp.Config) { c.Edge.Retry.MaxAttempts = 1 }) // the 429 must reach the client
 	a, _ := healthTwoUpstreams(t, g)
 	a.ResetRecords()
 	a.FailNext(1, fakes.Fault{Status: http.StatusTooManyRequests, RetryAfter: "2"})

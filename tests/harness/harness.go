@@ -54,6 +54,10 @@ type Gateway struct {
 type Options struct {
 	// Configure may change the all-in-one config before start.
 	Configure func(*gatewayapp.Config)
+	// Auth turns consumer key authentication on. The product's default is
+	// on; the harness defaults to off so tests that are not about keys need
+	// not mint one. Tests about keys, access and limits set it.
+	Auth bool
 }
 
 // Start runs a gateway in mode and stops it when the test ends.
@@ -72,6 +76,7 @@ func Start(t testing.TB, mode Mode, opts Options) *Gateway {
 	cfg.NATSListen = "127.0.0.1:-1"
 	cfg.Router.Listen = "127.0.0.1:0"
 	cfg.Healthcheck.Refresh.Interval = time.Hour
+	setAuth(t, &cfg, opts.Auth)
 	allowLoopback(t, &cfg)
 	if opts.Configure != nil {
 		opts.Configure(&cfg)
@@ -171,6 +176,18 @@ func waitReady(t testing.TB, mods []runtime.Module) {
 			t.Fatalf("gateway not ready: %v", err)
 		}
 		time.Sleep(10 * time.Millisecond)
+	}
+}
+
+// setAuth sets the router's -auth flag value (its type is internal to the
+// router module, so it is set as the flag would set it).
+func setAuth(t testing.TB, cfg *gatewayapp.Config, on bool) {
+	mode := "off"
+	if on {
+		mode = "on"
+	}
+	if err := cfg.Router.Keys.Auth.Set(mode); err != nil {
+		t.Fatal(err)
 	}
 }
 
