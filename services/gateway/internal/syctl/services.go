@@ -54,6 +54,8 @@ type registerFlags struct {
 	azureDeployment, azureAPIVersion    string
 	allowInsecureTLS                    bool
 	functions, tags                     listFlag
+	allowGroups, allowDomains           listFlag
+	rpm, tpm                            int64
 	key                                 keyFlags
 }
 
@@ -67,6 +69,10 @@ func (f *registerFlags) register(fs *flag.FlagSet) {
 	fs.BoolVar(&f.allowInsecureTLS, "allow-insecure-tls", false, "skip TLS verification for this service only; cannot be changed later")
 	fs.Var(&f.functions, "function", "capability tag (`FUNCTION`) such as chat or embeddings; repeat for more")
 	fs.Var(&f.tags, "tag", "free-form `TAG`; repeat for more")
+	fs.Var(&f.allowGroups, "allow-group", "only consumer keys in `GROUP` may use the service; repeat for more (default: any)")
+	fs.Var(&f.allowDomains, "allow-domain", "only consumer keys whose owner's email is at `DOMAIN` may use the service; repeat for more (default: any)")
+	fs.Int64Var(&f.rpm, "rpm", 0, "requests per minute to this service across all consumers (0: unlimited)")
+	fs.Int64Var(&f.tpm, "tpm", 0, "tokens per minute to this service across all consumers (0: unlimited)")
 	f.key.register(fs)
 }
 
@@ -118,7 +124,15 @@ func (c *cli) parseRegister(args []string) (*pb.RegisterServiceRequest, error) {
 		Name: pos[0], Model: f.model, BaseUrl: f.baseURL, Protocol: f.protocol, Namespace: f.namespace,
 		Functions: f.functions.values, Tags: f.tags.values, AllowInsecureTls: f.allowInsecureTLS,
 		AzureDeployment: f.azureDeployment, AzureApiVersion: f.azureAPIVersion,
+		AllowedGroups: f.allowGroups.values, AllowedDomains: f.allowDomains.values, Limits: serviceLimits(f.rpm, f.tpm),
 	}}, nil
+}
+
+func serviceLimits(rpm, tpm int64) *pb.Limits {
+	if rpm == 0 && tpm == 0 {
+		return nil
+	}
+	return &pb.Limits{Rpm: rpm, Tpm: tpm}
 }
 
 // updateFlags are the editable fields plus the create-only ones, which are
@@ -305,6 +319,13 @@ func (c *cli) printView(reply proto.Message, v *pb.ServiceView, verb string) err
 	return printFields(c.stdout, viewFields(v))
 }
 
+func limitsText(l *pb.Limits) string {
+	if l.GetRpm() == 0 && l.GetTpm() == 0 {
+		return ""
+	}
+	return strconv.FormatInt(l.GetRpm(), 10) + " rpm, " + strconv.FormatInt(l.GetTpm(), 10) + " tpm (0: unlimited)"
+}
+
 // viewFields are the lines `services get` shows. There is no key among
 // them: the registry never returns one.
 func viewFields(v *pb.ServiceView) [][2]string {
@@ -315,6 +336,9 @@ func viewFields(v *pb.ServiceView) [][2]string {
 		{"Azure deployment", s.GetAzureDeployment()}, {"Azure API version", s.GetAzureApiVersion()},
 		{"Functions", strings.Join(s.GetFunctions(), ", ")}, {"Tags", strings.Join(s.GetTags(), ", ")},
 		{"Insecure TLS", yesNo(s.GetAllowInsecureTls())},
+		{"Allowed groups", strings.Join(s.GetAllowedGroups(), ", ")},
+		{"Allowed domains", strings.Join(s.GetAllowedDomains(), ", ")},
+		{"Limits", limitsText(s.GetLimits())},
 		{"Created", formatTime(s.GetCreatedAt())}, {"Updated", formatTime(s.GetUpdatedAt())},
 	}
 	if st == nil {

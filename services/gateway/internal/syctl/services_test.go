@@ -58,6 +58,16 @@ func TestRegisterSendsTheRequest(t *testing.T) {
 			Credential: &pb.CredentialSource{Source: &pb.CredentialSource_File{File: "/run/secrets/azure"}},
 			Service: &pb.Service{Name: "az", Model: "gpt-4o", BaseUrl: "https://x.openai.azure.com", Protocol: "AZURE_OPENAI",
 				AzureDeployment: "prod-4o", AzureApiVersion: "2024-10-21", AllowInsecureTls: true}},
+	}, {
+		name: "access policy and service limits",
+		args: []string{"gated", "--model", "m", "--base-url", "https://h", "--protocol", "OPENAI_V1",
+			"--allow-group", "research", "--allow-group", "ops", "--allow-domain", "lab.example", "--rpm", "600", "--tpm", "90000",
+			"--api-key-env", "K"},
+		want: &pb.RegisterServiceRequest{
+			Credential: &pb.CredentialSource{Source: &pb.CredentialSource_Env{Env: "K"}},
+			Service: &pb.Service{Name: "gated", Model: "m", BaseUrl: "https://h", Protocol: "OPENAI_V1",
+				AllowedGroups: []string{"research", "ops"}, AllowedDomains: []string{"lab.example"},
+				Limits: &pb.Limits{Rpm: 600, Tpm: 90000}}},
 	}}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {

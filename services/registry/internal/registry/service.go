@@ -102,7 +102,15 @@ func normalise(in *pb.Service) (*pb.Service, error) {
 		Name: v.Name, Namespace: v.Namespace, Model: v.Model, BaseUrl: v.BaseURL, Protocol: v.Protocol,
 		Functions: v.Functions, Tags: v.Tags, AllowInsecureTls: v.AllowInsecureTLS,
 		AzureDeployment: v.AzureDeployment, AzureApiVersion: v.AzureAPIVersion,
+		AllowedGroups: v.AllowedGroups, AllowedDomains: v.AllowedDomains, Limits: limitsOf(v),
 	}, nil
+}
+
+func limitsOf(v validate.Service) *pb.Limits {
+	if v.RPM == 0 && v.TPM == 0 {
+		return nil
+	}
+	return &pb.Limits{Rpm: v.RPM, Tpm: v.TPM}
 }
 
 // validateService maps a record onto validate's view of it.
@@ -112,6 +120,8 @@ func validateService(in *pb.Service) validate.Service {
 		Protocol: in.GetProtocol(), Functions: in.GetFunctions(), Tags: in.GetTags(),
 		AllowInsecureTLS: in.GetAllowInsecureTls(), AzureDeployment: in.GetAzureDeployment(),
 		AzureAPIVersion: in.GetAzureApiVersion(),
+		AllowedGroups:   in.GetAllowedGroups(), AllowedDomains: in.GetAllowedDomains(),
+		RPM: in.GetLimits().GetRpm(), TPM: in.GetLimits().GetTpm(),
 	}
 }
 

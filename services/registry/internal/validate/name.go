@@ -23,7 +23,10 @@ const nameExample = "Example: openai-gpt-4o-mini, azure.gpt-4o.prod."
 
 // Name checks a service name against the DNS-style rules.
 func Name(name string) error {
-	return dnsName(FieldName, "External Service Name", name, true)
+	if err := dnsName(FieldName, "External Service Name", name, true); err != nil {
+		return err
+	}
+	return reserved(FieldName, "service name", name)
 }
 
 // Namespace checks the optional namespace (the first path segment of the
@@ -32,7 +35,10 @@ func Namespace(namespace string) error {
 	if namespace == "" {
 		return nil
 	}
-	return dnsName(FieldNamespace, "namespace", namespace, false)
+	if err := dnsName(FieldNamespace, "namespace", namespace, false); err != nil {
+		return err
+	}
+	return reserved(FieldNamespace, "namespace", namespace)
 }
 
 func dnsName(field, label, name string, required bool) error {

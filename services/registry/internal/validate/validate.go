@@ -69,12 +69,16 @@ type Service struct {
 	AllowInsecureTLS bool
 	AzureDeployment  string
 	AzureAPIVersion  string
+	AllowedGroups    []string
+	AllowedDomains   []string
+	RPM, TPM         int64
 }
 
 // Registration checks every field of a new service and returns it
 // normalized (base URL without a trailing slash, protocol in its canonical
-// spelling). The first broken rule is returned, checked in this order:
-// name, namespace, model, base URL, protocol, Azure fields, functions, tags.
+// spelling, access lists lower-cased). The first broken rule is returned,
+// checked in this order: name, namespace, model, base URL, protocol, Azure
+// fields, functions, tags, access policy, limits.
 func Registration(s Service) (Service, error) {
 	out := s
 	out.Functions, out.Tags = slices.Clone(s.Functions), slices.Clone(s.Tags)
@@ -102,6 +106,12 @@ func Registration(s Service) (Service, error) {
 		return Service{}, err
 	}
 	if err := Tags(s.Tags); err != nil {
+		return Service{}, err
+	}
+	if out.AllowedGroups, out.AllowedDomains, err = AccessPolicy(s.AllowedGroups, s.AllowedDomains); err != nil {
+		return Service{}, err
+	}
+	if err := Limits(s.RPM, s.TPM); err != nil {
 		return Service{}, err
 	}
 	out.BaseURL, out.Protocol = baseURL, string(protocol)
