@@ -101,7 +101,9 @@ type svc struct {
 	functions                        []string
 }
 
-func newTable(services ...svc) *routes.Table {
+func newTable(services ...svc) *routes.Table { return routes.NewTable(newRoutes(services...)) }
+
+func newRoutes(services ...svc) map[string]*routes.Route {
 	m := map[string]*routes.Route{}
 	for _, s := range services {
 		m[s.name] = &routes.Route{
@@ -110,7 +112,7 @@ func newTable(services ...svc) *routes.Table {
 			Key: secret.New(testProviderKey), State: "Ready", Client: &http.Client{},
 		}
 	}
-	return routes.NewTable(m)
+	return m
 }
 
 // testEdge is a running edge over a static table.

@@ -136,10 +136,14 @@ func (p *Principal) Allows(model, service string, policy ServicePolicy) error {
 	return p.AllowsService(service, policy)
 }
 
+// inAnyGroup compares without regard to case: the registry stores a
+// service's groups lower-cased, keys keep theirs as given.
 func (p *Principal) inAnyGroup(allowed []string) bool {
 	for _, g := range p.groups {
-		if slices.Contains(allowed, g) {
-			return true
+		for _, a := range allowed {
+			if strings.EqualFold(a, g) {
+				return true
+			}
 		}
 	}
 	return false
