@@ -1,0 +1,31 @@
+# deploy/images.mk: container images and the compose stack. Included from
+# the root Makefile (`include deploy/images.mk`); also usable alone:
+#   make -f deploy/images.mk images up compose-smoke down
+#
+# COMPOSE picks the compose tool: docker-compose (v1, standalone) if it is
+# installed, else `docker compose` (v2). Override: make up COMPOSE="docker compose".
+
+COMPOSE ?= $(shell command -v docker-compose >/dev/null 2>&1 && echo docker-compose || echo docker compose)
+# Stable container and volume names whatever the checkout directory is called.
+export COMPOSE_PROJECT_NAME ?= switchyard
+
+.PHONY: images secrets up down compose-smoke nats-auth
+
+images: ## build every container image offline (static Go binaries, nats-server, redis)
+	deploy/build-images.sh
+
+secrets: ## make deploy/.secrets/ (NATS users, TLS, master key) if missing
+	deploy/gen-secrets.sh
+
+nats-auth: ## regenerate deploy/nats/auth.conf (per-service NATS permissions)
+	deploy/nats/gen-auth.sh
+
+up: secrets ## start the split stack and wait until every container is healthy
+	$(COMPOSE) up -d
+	COMPOSE="$(COMPOSE)" deploy/compose-wait.sh
+
+down: ## stop the stack and delete its volumes
+	$(COMPOSE) --profile allinone down -v --remove-orphans
+
+compose-smoke: secrets ## up, health, NATS cluster + JetStream + readiness checks, down -v
+	COMPOSE="$(COMPOSE)" deploy/compose-smoke.sh
