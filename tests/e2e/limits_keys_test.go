@@ -146,4 +146,3 @@ func assertRateLimited(t *testing.T, g *harness.Gateway, key, model, scope strin
 	}
 	t.Logf("%s limit: 429 %q, Retry-After %s, remaining %s", scope, err, h.Get("Retry-After"), h.Get("X-Ratelimit-Remaining-Requests"))
 }
-
