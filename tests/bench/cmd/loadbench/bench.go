@@ -1,0 +1,204 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/nats-io/nats.go"
+
+	"github.com/switchyard/switchyard/tests/bench/loadgen"
+	"github.com/switchyard/switchyard/tests/bench/procstat"
+)
+
+// bench is the running set of processes.
+type bench struct {
+	cfg      config
+	workDir  string
+	fakes    map[string]*proc // by scenario name
+	bare     *proc
+	gateway  *proc
+	edgePort int
+	targets  []string
+	loads    []float64 // 1-minute load average before each path's round
+	// consumerKey is the key the load generator presents to switchyard
+	// (a placeholder with -features=off).
+	consumerKey string
+}
+
+func (b *bench) all() []*proc {
+	out := []*proc{b.bare, b.gateway}
+	for _, f := range b.fakes {
+		out = append(out, f)
+	}
+	return out
+}
+
+// startBench starts the fakes, bareproxy and switchyard, and registers
+// every scenario's upstream with switchyard.
+func startBench(ctx context.Context, cfg config, scs []scenario) (*bench, error) {
+	b := &bench{cfg: cfg, fakes: map[string]*proc{}, edgePort: cfg.portBase + 80,
+		targets: strings.Split(cfg.targetNames, ",")}
+	var err error
+	if b.workDir = cfg.workDir; b.workDir == "" {
+		if b.workDir, err = os.MkdirTemp("", "loadbench-"); err != nil {
+			return nil, err
+		}
+	}
+	if err := os.MkdirAll(b.workDir, 0o755); err != nil {
+		return nil, err
+	}
+	slog.Info("starting processes", "work_dir", b.workDir)
+	if err := b.startServers(ctx, scs); err != nil {
+		b.stop()
+		return nil, err
+	}
+	return b, nil
+}
+
+func (b *bench) startServers(ctx context.Context, scs []scenario) error {
+	bareArgs := []string{"-key", fakeKey}
+	for _, s := range scs {
+		p, err := startProc(b.workDir, "fake-"+s.name, filepath.Join(b.cfg.bin, "fakeupstream"),
+			"-protocol", s.up.fakeProtocol, "-listen", fmt.Sprintf("127.0.0.1:%d", s.up.port),
+			"-key", fakeKey, "-model", s.up.model, "-chunks", strconv.Itoa(s.up.chunks))
+		if err != nil {
+			return err
+		}
+		b.fakes[s.name] = p
+		bareArgs = append(bareArgs, "-route", fmt.Sprintf("127.0.0.1:%d=%s@http://127.0.0.1:%d", s.bareBase, s.up.fakeProtocol, s.up.port))
+	}
+	var err error
+	if b.bare, err = startProc(b.workDir, "bareproxy", filepath.Join(b.cfg.bin, "bareproxy"), bareArgs...); err != nil {
+		return err
+	}
+	if b.gateway, err = b.startSwitchyard(); err != nil {
+		return err
+	}
+	waitCtx, cancel := context.WithTimeout(ctx, 60*time.Second)
+	defer cancel()
+	for _, s := range scs {
+		for _, port := range []int{s.up.port, s.bareBase} {
+			if err := waitListening(waitCtx, fmt.Sprintf("127.0.0.1:%d", port)); err != nil {
+				return err
+			}
+		}
+	}
+	return b.registerAll(waitCtx, scs)
+}
+
+// startSwitchyard runs the all-in-one gateway on its own ports and data
+// dir, with the default (production) configuration except for logging
+// at warn and loopback upstreams allowed.
+func (b *bench) startSwitchyard() (*proc, error) {
+	base := b.cfg.portBase
+	bin, args := "switchyard", []string{}
+	if b.cfg.pprofDir != "" {
+		bin, args = "switchyardpprof", []string{"-pprof-listen", fmt.Sprintf("127.0.0.1:%d", base+60)}
+	}
+	if b.cfg.features == featuresOff {
+		args = append(args, "-router.auth=off")
+	}
+	args = append(args, "-outbound-allow=loopback", "-log-level", "warn",
+		"-data-dir", filepath.Join(b.workDir, "data"),
+		"-nats-listen", fmt.Sprintf("127.0.0.1:%d", base+22),
+		"-router.listen", fmt.Sprintf("127.0.0.1:%d", b.edgePort),
+		"-ops-listen", fmt.Sprintf("127.0.0.1:%d", base+90))
+	return startProc(b.workDir, "switchyard", filepath.Join(b.cfg.bin, bin), args...)
+}
+
+func (b *bench) registerAll(ctx context.Context, scs []scenario) error {
+	natsAddr := fmt.Sprintf("127.0.0.1:%d", b.cfg.portBase+22)
+	if err := waitListening(ctx, natsAddr); err != nil {
+		return err
+	}
+	nc, err := nats.Connect("nats://"+natsAddr, nats.Name("loadbench"))
+	if err != nil {
+		return err
+	}
+	defer nc.Close()
+	edgeURL := fmt.Sprintf("http://127.0.0.1:%d", b.edgePort)
+	b.consumerKey = "sk-unused-auth-off"
+	if b.cfg.features != featuresOff {
+		if b.consumerKey, err = createConsumerKey(ctx, nc); err != nil {
+			return err
+		}
+	}
+	for _, s := range scs {
+		if err := register(ctx, nc, edgeURL, fakeKey, b.consumerKey, s.up); err != nil {
+			return err
+		}
+		slog.Info("registered", "service", s.up.name, "protocol", s.up.protocol)
+	}
+	return nil
+}
+
+func (b *bench) stop() {
+	for _, p := range b.all() {
+		if p != nil {
+			p.stop()
+		}
+	}
+}
+
+// servers are the processes a request on target passes through, with the
+// role each plays in the report.
+func (b *bench) servers(s scenario, target string) map[string]*proc {
+	m := map[string]*proc{"fake": b.fakes[s.name]}
+	switch target {
+	case targetBare:
+		m["proxy"] = b.bare
+	case targetSwitchyard:
+		m["proxy"] = b.gateway
+	}
+	return m
+}
+
+// peakRSS reads every process's VmHWM.
+func (b *bench) peakRSS() map[string]int64 {
+	out := map[string]int64{}
+	for _, p := range b.all() {
+		if rss, err := procstat.PeakRSS(p.pid()); err == nil {
+			out[p.name] = rss
+		}
+	}
+	return out
+}
+
+// phase is one measured load run on one path.
+type phase struct {
+	res      loadgen.Result
+	cpu      map[string]time.Duration // by role
+	timeWait int                      // new TIME_WAIT sockets on the upstream port
+}
+
+// measure runs load and charges the CPU the servers used meanwhile to it.
+func measure(servers map[string]*proc, upstreamPort int, load func() loadgen.Result) phase {
+	before := cpuOf(servers)
+	twBefore, _ := procstat.TimeWait(upstreamPort)
+	res := load()
+	after := cpuOf(servers)
+	twAfter, _ := procstat.TimeWait(upstreamPort)
+	ph := phase{res: res, cpu: map[string]time.Duration{}, timeWait: max(twAfter-twBefore, 0)}
+	for role, t := range after {
+		ph.cpu[role] = t - before[role]
+	}
+	return ph
+}
+
+func cpuOf(servers map[string]*proc) map[string]time.Duration {
+	out := map[string]time.Duration{}
+	for role, p := range servers {
+		t, err := procstat.CPU(p.pid())
+		if err != nil {
+			slog.Warn("cpu of "+p.name, "err", err) // the process died; its log says why
+		}
+		out[role] = t
+	}
+	return out
+}
