@@ -1,6 +1,7 @@
 package routerapp
 
 import (
+	"context"
 	"flag"
 	"fmt"
 	"log/slog"
@@ -81,6 +82,7 @@ func newLimiter(c LimitsConfig, log *slog.Logger) (lim ratelimit.Limiter, backen
 	if err != nil {
 		return nil, "", nil, redactURLError(err, c.RedisURL)
 	}
+	redis.SetLogger(redisLog{log})
 	client := redis.NewClient(ratelimit.ClientOptions(opts))
 	primary, err := ratelimit.NewRedis(client, ratelimit.RedisOptions{})
 	if err != nil {
@@ -91,6 +93,15 @@ func newLimiter(c LimitsConfig, log *slog.Logger) (lim ratelimit.Limiter, backen
 		Timeout: c.Timeout, LocalScale: 1 / float64(c.Replicas), Logger: log})
 	log.Info("rate limits shared through Redis", "addr", opts.Addr, "on_failure", c.Failure.String(), "replicas", c.Replicas)
 	return f, "redis", func() { _ = client.Close() }, nil
+}
+
+// redisLog sends go-redis's own messages (one per failed dial while Redis
+// is down) to slog at debug level: the failover already logs the outage
+// once per interval, with the policy in force.
+type redisLog struct{ log *slog.Logger }
+
+func (l redisLog) Printf(ctx context.Context, format string, v ...any) {
+	l.log.DebugContext(ctx, "redis client", "msg", fmt.Sprintf(format, v...))
 }
 
 // redactURLError keeps a Redis password out of an error message.
