@@ -90,9 +90,7 @@ func TestRegistryConfigHotReload(t *testing.T) {
 	}
 
 	// Repoint the model back under traffic.
-	if !chatOK(g, "team-chat") {
-		t.Skip("the edge does not route model aliases yet (issue 6); the alias switch at the edge cannot be tested here")
-	}
+	harness.Eventually(t, 5*time.Second, "the edge routes alias team-chat", func() bool { return chatOK(g, "team-chat") })
 	tr := startTraffic(g, "team-chat", 2)
 	harness.Eventually(t, 5*time.Second, "traffic on green", func() bool { return tr.ok.Load() > 10 })
 	before := blue.Count("/v1/chat/completions")
