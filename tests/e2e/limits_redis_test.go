@@ -69,7 +69,12 @@ func (r *redisProcess) stop() {
 // one NATS and one Redis, and returns the replicas' edge URLs.
 func startReplicas(t *testing.T, redisAddr string) (*harness.Gateway, []string) {
 	t.Helper()
-	cfg, common := gatewayConfig(t, func(c *gatewayapp.Config) { c.Router.Limits.RedisURL = "redis://" + redisAddr })
+	cfg, common := gatewayConfig(t, func(c *gatewayapp.Config) {
+		c.Router.Limits.RedisURL = "redis://" + redisAddr
+		if err := c.Router.Keys.Auth.Set("on"); err != nil {
+			t.Fatal(err)
+		}
+	})
 	log := discardLogger()
 	g := startGateway(t, cfg, common, log,
 		[]string{gatewayapp.TargetCredential, gatewayapp.TargetHealthcheck, gatewayapp.TargetRegistry, gatewayapp.TargetMetering},

@@ -55,6 +55,10 @@ func startSplitStack(t *testing.T) *splitStack {
 	// not yet acknowledged is left in the spool for the next instance.
 	s.cfg.Router.Usage.DrainTimeout = time.Millisecond
 	s.cfg.Healthcheck.Refresh.Interval = time.Hour
+	// Consumer keys off, as in harness.Start: this stack is about metering.
+	if err := s.cfg.Router.Keys.Auth.Set("off"); err != nil {
+		t.Fatal(err)
+	}
 	p, err := outbound.ParsePolicy("loopback")
 	if err != nil {
 		t.Fatal(err)

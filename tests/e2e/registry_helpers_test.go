@@ -68,6 +68,10 @@ func gatewayConfig(t *testing.T, configure func(*gatewayapp.Config)) (gatewayapp
 	cfg.NATSListen = "127.0.0.1:-1"
 	cfg.Router.Listen = "127.0.0.1:0"
 	cfg.Healthcheck.Refresh.Interval = time.Hour
+	// Consumer keys off, as in harness.Start; tests about keys turn them on.
+	if err := cfg.Router.Keys.Auth.Set("off"); err != nil {
+		t.Fatal(err)
+	}
 	p, err := outbound.ParsePolicy("loopback")
 	if err != nil {
 		t.Fatal(err)
