@@ -19,6 +19,11 @@ type ConnConfig struct {
 	// User and Password are for static per-service users.
 	User     string
 	Password string
+	// BindOnly makes runtime.ConnectNATS wait until the streams and KV
+	// buckets exist instead of creating them: in the split deployment an
+	// admin-run init (switchyard -target=init) creates the topology, so
+	// service users need no stream or bucket create rights.
+	BindOnly bool
 }
 
 // Connect dials NATS with options that suit a long-lived service: reconnect
@@ -26,6 +31,7 @@ type ConnConfig struct {
 func Connect(c ConnConfig, log *slog.Logger) (*nats.Conn, error) {
 	opts := []nats.Option{
 		nats.Name(c.Name),
+		nats.CustomInboxPrefix(InboxPrefix(c.Name)),
 		nats.MaxReconnects(-1),
 		nats.ReconnectWait(250 * time.Millisecond),
 		nats.ReconnectJitter(100*time.Millisecond, time.Second),
@@ -51,6 +57,30 @@ func Connect(c ConnConfig, log *slog.Logger) (*nats.Conn, error) {
 		return nil, fmt.Errorf("connect to NATS at %s as %q: %w", c.URL, c.Name, err)
 	}
 	return nc, nil
+}
+
+// InboxPrefix is the reply-subject prefix of a connection named name:
+// "_INBOX_<name>", with every character that is not a letter, digit, '-'
+// or '_' replaced by '_' so the prefix stays one subject token. Giving each
+// connection its own prefix lets the NATS permissions allow a service user
+// to subscribe only to its own replies (deploy/nats/gen-auth.sh): with the
+// shared "_INBOX." any user could read the router's credential.resolve
+// replies. Request/reply, JetStream and micro all use this prefix.
+func InboxPrefix(name string) string {
+	if name == "" {
+		name = "anon"
+	}
+	token := []byte(name)
+	for i, b := range token {
+		if !isTokenByte(b) {
+			token[i] = '_'
+		}
+	}
+	return "_INBOX_" + string(token)
+}
+
+func isTokenByte(b byte) bool {
+	return b == '-' || b == '_' || ('0' <= b && b <= '9') || ('a' <= b && b <= 'z') || ('A' <= b && b <= 'Z')
 }
 
 // JetStream wraps a connection in the jetstream API.
