@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"os"
 	"os/signal"
+	"strconv"
 	"syscall"
 	"time"
 
@@ -36,6 +37,27 @@ func (c *Common) RegisterFlags(fs *flag.FlagSet, opsDefault string) {
 	fs.StringVar(&c.Ops.Listen, "ops-listen", opsDefault, "address for /healthz, /readyz and /metrics (empty disables)")
 	fs.DurationVar(&c.Ops.ShutdownGrace, "shutdown-grace", 30*time.Second, "time modules get to drain on SIGTERM")
 	fs.IntVar(&c.Topology.Replicas, "jetstream-replicas", 1, "replicas for streams and KV buckets (3 in a NATS cluster)")
+	fs.Var(ensureTopologyFlag{&c.NATS}, "nats-ensure-topology",
+		"create or update the JetStream streams and KV buckets at start (false: only bind, waiting until an admin-run init has created them)")
+}
+
+// ensureTopologyFlag is -nats-ensure-topology, the inverse of
+// natsx.ConnConfig.BindOnly (so the zero ConnConfig keeps ensuring).
+type ensureTopologyFlag struct{ c *natsx.ConnConfig }
+
+func (f ensureTopologyFlag) IsBoolFlag() bool { return true }
+
+func (f ensureTopologyFlag) String() string {
+	return strconv.FormatBool(f.c == nil || !f.c.BindOnly)
+}
+
+func (f ensureTopologyFlag) Set(v string) error {
+	ensure, err := strconv.ParseBool(v)
+	if err != nil {
+		return err
+	}
+	f.c.BindOnly = !ensure
+	return nil
 }
 
 // Main parses flags (and their SY_* environment variables), sets up logging

@@ -37,8 +37,9 @@ type OpsConfig struct {
 	ShutdownGrace time.Duration
 }
 
-// Run starts the ops listener and every module, and returns when ctx ends
-// or a module fails; the first failure cancels the others.
+// Run starts the ops listener and every module, and returns when ctx ends,
+// a module fails (the first failure cancels the others) or every module
+// has returned.
 func Run(ctx context.Context, log *slog.Logger, ops OpsConfig, mods ...Module) error {
 	ctx, cancel := context.WithCancelCause(ctx)
 	defer cancel(nil)
@@ -63,8 +64,15 @@ func Run(ctx context.Context, log *slog.Logger, ops OpsConfig, mods ...Module) e
 			}
 		}()
 	}
-	<-ctx.Done()
-	log.Info("shutting down", "cause", context.Cause(ctx))
+	allReturned := make(chan struct{})
+	go func() { wg.Wait(); close(allReturned) }()
+	// One-shot modules (switchyard -target=init) return by themselves:
+	// once every module has, there is nothing left to run.
+	select {
+	case <-ctx.Done():
+		log.Info("shutting down", "cause", context.Cause(ctx))
+	case <-allReturned:
+	}
 	wg.Wait()
 	close(errs)
 	return errors.Join(collect(errs)...)

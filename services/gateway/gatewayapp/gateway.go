@@ -43,7 +43,7 @@ type Config struct {
 // RegisterFlags adds every target's flags, prefixed with "<target>.".
 func (c *Config) RegisterFlags(fs *flag.FlagSet) {
 	fs.Var(&c.Targets, "target", "targets to run: all, or a comma list (see -list-targets)")
-	fs.BoolVar(&c.EmbedNATS, "nats-embedded", true, "run an embedded NATS server with JetStream (off: connect to -nats-url)")
+	fs.BoolVar(&c.EmbedNATS, "nats-embedded", true, "run an embedded NATS server with JetStream (off: connect to -nats-url; -target=init never embeds)")
 	fs.StringVar(&c.NATSListen, "nats-listen", "127.0.0.1:4222", "embedded NATS client address (syctl and nats connect here)")
 	fs.StringVar(&c.DataDir, "data-dir", "./data", "embedded JetStream store and the development master key")
 	c.Registry.RegisterFlags(fs, "registry.")
@@ -87,7 +87,7 @@ func New(cfg Config, common runtime.Common, version string, log *slog.Logger) (*
 		return nil, err
 	}
 	g := &Gateway{}
-	if cfg.EmbedNATS {
+	if cfg.EmbedNATS && !onlyInit(targets) {
 		if g.nats, err = startNATS(cfg, log); err != nil {
 			return nil, err
 		}
@@ -139,6 +139,8 @@ func (g *Gateway) build(cfg Config, common runtime.Common, version string, targe
 func (g *Gateway) buildTarget(t string, cfg Config, common runtime.Common, nc natsx.ConnConfig, version string, log *slog.Logger) (runtime.Module, error) {
 	base := runtime.Base{NATS: nc, Topology: common.Topology, Version: version}
 	switch t {
+	case TargetInit:
+		return newInit(nc, common.Topology, log), nil
 	case TargetRegistry:
 		c := cfg.Registry
 		c.Base = base

@@ -44,10 +44,17 @@ func ListTargets(w io.Writer) {
 	for _, t := range targetDocs {
 		fmt.Fprintf(w, "%-12s %s\n", t.name, t.doc)
 	}
+	fmt.Fprintf(w, "%-12s %s\n", TargetInit, initDoc)
 }
 
-// ParseTargets expands "all" and checks names.
+// ParseTargets expands "all" and checks names. "init" must be alone.
 func ParseTargets(list []string) ([]string, error) {
+	if slices.Contains(list, TargetInit) {
+		if len(list) != 1 {
+			return nil, fmt.Errorf("target %q runs alone (it creates the topology, then exits)", TargetInit)
+		}
+		return []string{TargetInit}, nil
+	}
 	if len(list) == 0 || slices.Contains(list, "all") {
 		return AllTargets(), nil
 	}
