@@ -52,6 +52,8 @@ func runApply(ctx context.Context, c *cli, args []string) error {
 		return err
 	}
 	defer nc.Close()
+	ctx, explain, stop := watchRefusals(ctx, nc)
+	defer stop()
 	js, err := jetstream.New(nc)
 	if err != nil {
 		return err
@@ -59,7 +61,7 @@ func runApply(ctx context.Context, c *cli, args []string) error {
 	planner := &declarative.Planner{API: &natsAPI{nc: nc, js: js, timeout: c.global.timeout}}
 	plan, err := planner.Plan(ctx, cfg)
 	if err != nil {
-		return err
+		return explain(err)
 	}
 	fmt.Fprint(c.stdout, plan.Diff())
 	if dryRun || plan.Empty() {
@@ -67,7 +69,7 @@ func runApply(ctx context.Context, c *cli, args []string) error {
 	}
 	res := planner.Apply(ctx, plan)
 	fmt.Fprintf(c.stdout, "applied %d of %d change(s)\n", len(res.Applied), len(plan.Actions))
-	return res.Err()
+	return explain(res.Err())
 }
 
 // natsAPI is the registry's admin API over NATS, for the planner.

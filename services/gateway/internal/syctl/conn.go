@@ -24,6 +24,10 @@ const connectTimeout = 5 * time.Second
 const startHint = "is Switchyard running? start it with `make run` (or the `switchyard` binary), " +
 	"or point syctl at it with --nats-url / SY_NATS_URL"
 
+// permissionHint is what to do when NATS refuses a subject.
+const permissionHint = "this NATS user may not use that subject: admin commands need the admin user " +
+	"(--nats-user / SY_NATS_USER; in the compose stack deploy/.secrets/admin.env), see deploy/nats/auth.conf"
+
 // connectError is a failure to reach NATS at all.
 type connectError struct {
 	url string
@@ -66,9 +70,40 @@ func (c *cli) call(ctx context.Context, subject string, req, rep proto.Message) 
 		return err
 	}
 	defer nc.Close()
+	ctx, explain, stop := watchRefusals(ctx, nc)
+	defer stop()
 	ctx, cancel := context.WithTimeout(ctx, c.global.timeout)
 	defer cancel()
-	return natsrpc.Call(ctx, nc, subject, req, rep)
+	return explain(natsrpc.Call(ctx, nc, subject, req, rep))
+}
+
+// permissionError is the server refusing this connection's user a subject
+// (deploy/nats/auth.conf). It names the subject, never a secret.
+type permissionError struct{ err error }
+
+func (e *permissionError) Error() string { return "NATS refused the request: " + e.err.Error() }
+
+func (e *permissionError) Unwrap() error { return e.err }
+
+// watchRefusals ends ctx as soon as the server reports a permissions
+// violation on nc. A refused publish is otherwise silent: the request
+// would only time out with "no reply ... overloaded". explain swaps an
+// error caused by a refusal for the permissionError.
+func watchRefusals(ctx context.Context, nc *nats.Conn) (context.Context, func(error) error, func()) {
+	ctx, cancel := context.WithCancelCause(ctx)
+	nc.SetErrorHandler(func(_ *nats.Conn, _ *nats.Subscription, err error) {
+		if errors.Is(err, nats.ErrPermissionViolation) {
+			cancel(&permissionError{err: err})
+		}
+	})
+	explain := func(err error) error {
+		var pe *permissionError
+		if err != nil && errors.As(context.Cause(ctx), &pe) {
+			return pe
+		}
+		return err
+	}
+	return ctx, explain, func() { cancel(nil) }
 }
 
 // redactURL hides any password in a NATS URL (nats://user:pass@host).
@@ -91,7 +126,10 @@ func redactURL(raw string) string {
 func printError(w io.Writer, err error) {
 	var ae *apierr.Error
 	var ce *connectError
+	var pe *permissionError
 	switch {
+	case errors.As(err, &pe):
+		fmt.Fprintf(w, "error: %s\nhint: %s\n", pe.Error(), permissionHint)
 	case errors.As(err, &ae):
 		fmt.Fprintf(w, "error: %s\n", ae.Message)
 		if ae.Field != "" {
