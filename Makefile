@@ -13,7 +13,7 @@ PROTOC_GEN_GO_VERSION := v1.36.12
 RUN_ARGS ?= -outbound-allow=loopback
 TEST_FLAGS ?= -count=1 -timeout=20m
 
-.PHONY: help build run test test-unit test-integration bench lint gen deps fake-upstream clean tidy
+.PHONY: help build run test test-unit test-integration test-race bench bench-go lint gen deps fake-upstream clean tidy
 
 help: ## list the targets
 	@grep -hE '^[a-zA-Z_-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-18s %s\n", $$1, $$2}'
@@ -49,8 +49,10 @@ test-integration: deps ## end-to-end tests against the all-in-one and split serv
 test-race: deps ## every module under the race detector
 	@set -e; for m in $(MODULES); do echo "== $$m"; (cd $$m && $(GO) test -race $(TEST_FLAGS) ./...); done
 
-bench: ## Go benchmarks of the hot path (see BENCHMARKS.md)
-	@set -e; for m in pkg services/router; do (cd $$m && $(GO) test -run '^$$' -bench . -benchmem ./...); done
+bench: bench-go bench-load ## Go benchmarks of the hot path, then the end-to-end load table (see BENCHMARKS.md)
+
+bench-go: ## Go benchmarks only (benchstat-comparable)
+	@set -e; for m in pkg services/router tests; do (cd $$m && $(GO) test -run '^$$' -bench . -benchmem ./...); done
 
 lint: ## gofmt and go vet on every module
 	@out=$$(gofmt -l $(MODULES)); if [ -n "$$out" ]; then echo "gofmt needed:"; echo "$$out"; exit 1; fi
@@ -69,3 +71,4 @@ clean: ## remove binaries and the all-in-one's data
 	rm -rf $(BIN) data
 
 -include deploy/images.mk
+-include deploy/bench.mk
