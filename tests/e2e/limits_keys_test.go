@@ -80,6 +80,7 @@ func TestLimitsKeysAccessThroughSDK(t *testing.T) {
 	miniOnly := createKey(t, g, "--owner", "bo@lab.example", "--model", model, "--rpm", "3")
 	perModel := createKey(t, g, "--owner", "cy@lab.example", "--model-limit", model+"=2/0")
 
+	waitKeyOnReplicas(t, []string{g.EdgeURL}, perModel) // the last key created: the watch delivers in order
 	harness.Eventually(t, 5*time.Second, "the edge routes with a key", func() bool {
 		_, err := chatAs(g, research, model)
 		return err == nil

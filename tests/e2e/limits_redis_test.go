@@ -101,12 +101,14 @@ type burst struct {
 	ok, limited, other int64
 	perReplica         []int64 // answers 200, by replica
 	took, slowest      time.Duration
+	firstOther         string // the first error that was not a 429
 }
 
 func sendBurst(urls []string, key string, n, workers int) burst {
 	b := burst{perReplica: make([]int64, len(urls))}
 	var ok, limited, other atomic.Int64
 	var slowest atomic.Int64
+	var firstOther atomic.Value
 	perReplica := make([]atomic.Int64, len(urls))
 	var next atomic.Int64
 	var wg sync.WaitGroup
@@ -128,7 +130,9 @@ func sendBurst(urls []string, key string, n, workers int) burst {
 				case status == http.StatusTooManyRequests:
 					limited.Add(1)
 				default:
-					other.Add(1)
+					if other.Add(1) == 1 {
+						firstOther.Store(err.Error())
+					}
 				}
 			}
 		})
@@ -138,7 +142,28 @@ func sendBurst(urls []string, key string, n, workers int) burst {
 	for i := range perReplica {
 		b.perReplica[i] = perReplica[i].Load()
 	}
+	if v, ok := firstOther.Load().(string); ok {
+		b.firstOther = v
+	}
 	return b
+}
+
+// waitKeyOnReplicas waits until every replica's key snapshot has key (one
+// KV watch delivery), using GET /v1/models, which no limit counts.
+func waitKeyOnReplicas(t *testing.T, urls []string, key string) {
+	t.Helper()
+	for _, u := range urls {
+		harness.Eventually(t, 5*time.Second, "key known to "+u, func() bool {
+			req, _ := http.NewRequest(http.MethodGet, u+"/v1/models", nil)
+			req.Header.Set("Authorization", "Bearer "+key)
+			resp, err := harness.HTTPClient.Do(req)
+			if err != nil {
+				return false
+			}
+			_ = resp.Body.Close()
+			return resp.StatusCode == http.StatusOK
+		})
+	}
 }
 
 // refill is how many requests a per-minute limit grants back during d
@@ -168,24 +193,26 @@ func TestLimitsAcrossReplicasWithRedis(t *testing.T) {
 	}
 
 	shared := createKey(t, g, "--owner", "ana@lab.example", "--rpm", strconv.Itoa(rpm))
+	waitKeyOnReplicas(t, urls, shared)
 	b := sendBurst(urls, shared, 5*rpm, 6)
 	bound := rpm + refill(rpm, b.took)
 	t.Logf("Redis up: %d requests over 3 replicas in %v: %d allowed (per replica %v), %d limited, %d other; bound %d, slowest %v",
 		5*rpm, b.took.Round(time.Millisecond), b.ok, b.perReplica, b.limited, b.other, bound, b.slowest.Round(time.Millisecond))
 	if b.ok < rpm || b.ok > bound || b.other != 0 {
-		t.Errorf("shared limit: %d allowed, want %d..%d; %d non-429 errors", b.ok, rpm, bound, b.other)
+		t.Errorf("shared limit: %d allowed, want %d..%d; %d non-429 errors (first: %s)", b.ok, rpm, bound, b.other, b.firstOther)
 	}
 
 	redis.stop()
 	failOpenBefore := counterValue("switchyard_router_ratelimit_failopen_total")
 	fresh := createKey(t, g, "--owner", "bo@lab.example", "--rpm", strconv.Itoa(rpm))
+	waitKeyOnReplicas(t, urls, fresh)
 	b = sendBurst(urls, fresh, 10*rpm, 6)
 	bound = int64(len(urls)) * (rpm + refill(rpm, b.took))
 	t.Logf("Redis down: %d requests in %v: %d allowed (per replica %v), %d limited, %d other; bound limit × replicas = %d, slowest %v; fail-open decisions %v",
 		10*rpm, b.took.Round(time.Millisecond), b.ok, b.perReplica, b.limited, b.other, bound, b.slowest.Round(time.Millisecond),
 		counterValue("switchyard_router_ratelimit_failopen_total")-failOpenBefore)
 	if b.other != 0 {
-		t.Errorf("%d requests failed with something other than 429 while Redis was down", b.other)
+		t.Errorf("%d requests failed with something other than 429 while Redis was down (first: %s)", b.other, b.firstOther)
 	}
 	if b.ok > bound || b.ok <= rpm {
 		t.Errorf("fail-open: %d allowed, want more than %d (local limiters) and at most %d", b.ok, rpm, bound)
