@@ -383,8 +383,13 @@ type UpdateServiceRequest struct {
 	BaseUrl          string `protobuf:"bytes,7,opt,name=base_url,json=baseUrl,proto3" json:"base_url,omitempty"`
 	Protocol         string `protobuf:"bytes,8,opt,name=protocol,proto3" json:"protocol,omitempty"`
 	AllowInsecureTls bool   `protobuf:"varint,9,opt,name=allow_insecure_tls,json=allowInsecureTls,proto3" json:"allow_insecure_tls,omitempty"`
-	unknownFields    protoimpl.UnknownFields
-	sizeCache        protoimpl.SizeCache
+	// Access policy and per-service limits (editable); name them in
+	// update_mask to change them (an empty list clears a policy).
+	AllowedGroups  []string `protobuf:"bytes,10,rep,name=allowed_groups,json=allowedGroups,proto3" json:"allowed_groups,omitempty"`
+	AllowedDomains []string `protobuf:"bytes,11,rep,name=allowed_domains,json=allowedDomains,proto3" json:"allowed_domains,omitempty"`
+	Limits         *Limits  `protobuf:"bytes,12,opt,name=limits,proto3" json:"limits,omitempty"`
+	unknownFields  protoimpl.UnknownFields
+	sizeCache      protoimpl.SizeCache
 }
 
 func (x *UpdateServiceRequest) Reset() {
@@ -478,6 +483,27 @@ func (x *UpdateServiceRequest) GetAllowInsecureTls() bool {
 		return x.AllowInsecureTls
 	}
 	return false
+}
+
+func (x *UpdateServiceRequest) GetAllowedGroups() []string {
+	if x != nil {
+		return x.AllowedGroups
+	}
+	return nil
+}
+
+func (x *UpdateServiceRequest) GetAllowedDomains() []string {
+	if x != nil {
+		return x.AllowedDomains
+	}
+	return nil
+}
+
+func (x *UpdateServiceRequest) GetLimits() *Limits {
+	if x != nil {
+		return x.Limits
+	}
+	return nil
 }
 
 type UpdateServiceResponse struct {
@@ -1004,7 +1030,7 @@ var File_switchyard_v1_admin_proto protoreflect.FileDescriptor
 
 const file_switchyard_v1_admin_proto_rawDesc = "" +
 	"\n" +
-	"\x19switchyard/v1/admin.proto\x12\rswitchyard.v1\x1a\x1fgoogle/protobuf/timestamp.proto\x1a\x1bswitchyard/v1/service.proto\"\x8b\x01\n" +
+	"\x19switchyard/v1/admin.proto\x12\rswitchyard.v1\x1a\x1fgoogle/protobuf/timestamp.proto\x1a\x1bswitchyard/v1/routing.proto\x1a\x1bswitchyard/v1/service.proto\"\x8b\x01\n" +
 	"\x16RegisterServiceRequest\x120\n" +
 	"\aservice\x18\x01 \x01(\v2\x16.switchyard.v1.ServiceR\aservice\x12?\n" +
 	"\n" +
@@ -1024,7 +1050,7 @@ const file_switchyard_v1_admin_proto_rawDesc = "" +
 	"\x03tag\x18\x02 \x01(\tR\x03tag\x12\x14\n" +
 	"\x05state\x18\x03 \x01(\tR\x05state\"N\n" +
 	"\x14ListServicesResponse\x126\n" +
-	"\bservices\x18\x01 \x03(\v2\x1a.switchyard.v1.ServiceViewR\bservices\"\xb9\x02\n" +
+	"\bservices\x18\x01 \x03(\v2\x1a.switchyard.v1.ServiceViewR\bservices\"\xb8\x03\n" +
 	"\x14UpdateServiceRequest\x12\x12\n" +
 	"\x04name\x18\x01 \x01(\tR\x04name\x12\x1c\n" +
 	"\tfunctions\x18\x02 \x03(\tR\tfunctions\x12\x12\n" +
@@ -1037,7 +1063,11 @@ const file_switchyard_v1_admin_proto_rawDesc = "" +
 	"\x05model\x18\x06 \x01(\tR\x05model\x12\x19\n" +
 	"\bbase_url\x18\a \x01(\tR\abaseUrl\x12\x1a\n" +
 	"\bprotocol\x18\b \x01(\tR\bprotocol\x12,\n" +
-	"\x12allow_insecure_tls\x18\t \x01(\bR\x10allowInsecureTls\"M\n" +
+	"\x12allow_insecure_tls\x18\t \x01(\bR\x10allowInsecureTls\x12%\n" +
+	"\x0eallowed_groups\x18\n" +
+	" \x03(\tR\rallowedGroups\x12'\n" +
+	"\x0fallowed_domains\x18\v \x03(\tR\x0eallowedDomains\x12-\n" +
+	"\x06limits\x18\f \x01(\v2\x15.switchyard.v1.LimitsR\x06limits\"M\n" +
 	"\x15UpdateServiceResponse\x124\n" +
 	"\aservice\x18\x01 \x01(\v2\x1a.switchyard.v1.ServiceViewR\aservice\".\n" +
 	"\x18DeregisterServiceRequest\x12\x12\n" +
@@ -1109,7 +1139,8 @@ var file_switchyard_v1_admin_proto_goTypes = []any{
 	(*Service)(nil),                   // 16: switchyard.v1.Service
 	(*CredentialSource)(nil),          // 17: switchyard.v1.CredentialSource
 	(*Status)(nil),                    // 18: switchyard.v1.Status
-	(*timestamppb.Timestamp)(nil),     // 19: google.protobuf.Timestamp
+	(*Limits)(nil),                    // 19: switchyard.v1.Limits
+	(*timestamppb.Timestamp)(nil),     // 20: google.protobuf.Timestamp
 }
 var file_switchyard_v1_admin_proto_depIdxs = []int32{
 	16, // 0: switchyard.v1.RegisterServiceRequest.service:type_name -> switchyard.v1.Service
@@ -1120,16 +1151,17 @@ var file_switchyard_v1_admin_proto_depIdxs = []int32{
 	1,  // 5: switchyard.v1.GetServiceResponse.service:type_name -> switchyard.v1.ServiceView
 	1,  // 6: switchyard.v1.ListServicesResponse.services:type_name -> switchyard.v1.ServiceView
 	17, // 7: switchyard.v1.UpdateServiceRequest.credential:type_name -> switchyard.v1.CredentialSource
-	1,  // 8: switchyard.v1.UpdateServiceResponse.service:type_name -> switchyard.v1.ServiceView
-	19, // 9: switchyard.v1.UsageQueryRequest.since:type_name -> google.protobuf.Timestamp
-	19, // 10: switchyard.v1.UsageQueryRequest.until:type_name -> google.protobuf.Timestamp
-	19, // 11: switchyard.v1.UsageRow.start:type_name -> google.protobuf.Timestamp
-	12, // 12: switchyard.v1.UsageQueryResponse.rows:type_name -> switchyard.v1.UsageRow
-	13, // [13:13] is the sub-list for method output_type
-	13, // [13:13] is the sub-list for method input_type
-	13, // [13:13] is the sub-list for extension type_name
-	13, // [13:13] is the sub-list for extension extendee
-	0,  // [0:13] is the sub-list for field type_name
+	19, // 8: switchyard.v1.UpdateServiceRequest.limits:type_name -> switchyard.v1.Limits
+	1,  // 9: switchyard.v1.UpdateServiceResponse.service:type_name -> switchyard.v1.ServiceView
+	20, // 10: switchyard.v1.UsageQueryRequest.since:type_name -> google.protobuf.Timestamp
+	20, // 11: switchyard.v1.UsageQueryRequest.until:type_name -> google.protobuf.Timestamp
+	20, // 12: switchyard.v1.UsageRow.start:type_name -> google.protobuf.Timestamp
+	12, // 13: switchyard.v1.UsageQueryResponse.rows:type_name -> switchyard.v1.UsageRow
+	14, // [14:14] is the sub-list for method output_type
+	14, // [14:14] is the sub-list for method input_type
+	14, // [14:14] is the sub-list for extension type_name
+	14, // [14:14] is the sub-list for extension extendee
+	0,  // [0:14] is the sub-list for field type_name
 }
 
 func init() { file_switchyard_v1_admin_proto_init() }
@@ -1137,6 +1169,7 @@ func file_switchyard_v1_admin_proto_init() {
 	if File_switchyard_v1_admin_proto != nil {
 		return
 	}
+	file_switchyard_v1_routing_proto_init()
 	file_switchyard_v1_service_proto_init()
 	type x struct{}
 	out := protoimpl.TypeBuilder{

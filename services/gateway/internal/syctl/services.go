@@ -139,15 +139,21 @@ func serviceLimits(rpm, tpm int64) *pb.Limits {
 // sent on so the registry refuses them by name rather than syctl guessing
 // its rules.
 type updateFlags struct {
-	functions, tags          listFlag
-	key                      keyFlags
-	model, baseURL, protocol optString
-	allowInsecureTLS         optBool
+	functions, tags           listFlag
+	allowGroups, allowDomains listFlag
+	rpm, tpm                  optString
+	key                       keyFlags
+	model, baseURL, protocol  optString
+	allowInsecureTLS          optBool
 }
 
 func (f *updateFlags) register(fs *flag.FlagSet) {
 	fs.Var(&f.functions, "function", "set the function tags to `FUNCTION` (repeat for more; \"\" clears them)")
 	fs.Var(&f.tags, "tag", "set the tags to `TAG` (repeat for more; \"\" clears them)")
+	fs.Var(&f.allowGroups, "allow-group", "set the groups allowed to use the service to `GROUP` (repeat; \"\" allows any)")
+	fs.Var(&f.allowDomains, "allow-domain", "set the owner email domains allowed to `DOMAIN` (repeat; \"\" allows any)")
+	fs.Var(&f.rpm, "rpm", "requests per minute to this service across all consumers (`N`, 0: unlimited); with --tpm replaces the limits")
+	fs.Var(&f.tpm, "tpm", "tokens per minute to this service across all consumers (`N`, 0: unlimited)")
 	f.key.register(fs)
 	fs.Var(&f.model, "model", "create-only (`M`): sent so the registry refuses it by name")
 	fs.Var(&f.baseURL, "base-url", "create-only (`URL`): sent so the registry refuses it by name")
@@ -163,6 +169,7 @@ func (f *updateFlags) mask() []string {
 		set  bool
 	}{
 		{"functions", f.functions.set}, {"tags", f.tags.set}, {"credential", f.key.given()},
+		{"allowed_groups", f.allowGroups.set}, {"allowed_domains", f.allowDomains.set}, {"limits", f.rpm.set || f.tpm.set},
 		{"model", f.model.set}, {"base_url", f.baseURL.set}, {"protocol", f.protocol.set},
 		{"allow_insecure_tls", f.allowInsecureTLS.set},
 	} {
@@ -200,14 +207,27 @@ func (c *cli) parseUpdate(args []string) (*pb.UpdateServiceRequest, error) {
 	}
 	mask := f.mask()
 	if len(mask) == 0 {
-		return nil, usageErrorf("nothing to update: pass --function, --tag or one of --api-key, --api-key-env, --api-key-file")
+		return nil, usageErrorf("nothing to update: pass --function, --tag, --allow-group, --allow-domain, --rpm/--tpm or one of --api-key, --api-key-env, --api-key-file")
 	}
 	cred, err := f.key.source(c.stdin, c.stderr)
 	if err != nil {
 		return nil, err
 	}
+	var limits *pb.Limits
+	if f.rpm.set || f.tpm.set {
+		rpm, err := keysParseCount("--rpm", f.rpm)
+		if err != nil {
+			return nil, err
+		}
+		tpm, err := keysParseCount("--tpm", f.tpm)
+		if err != nil {
+			return nil, err
+		}
+		limits = &pb.Limits{Rpm: rpm, Tpm: tpm}
+	}
 	return &pb.UpdateServiceRequest{
 		Name: pos[0], Functions: f.functions.values, Tags: f.tags.values, Credential: cred, UpdateMask: mask,
+		AllowedGroups: f.allowGroups.values, AllowedDomains: f.allowDomains.values, Limits: limits,
 		Model: f.model.value, BaseUrl: f.baseURL.value, Protocol: f.protocol.value, AllowInsecureTls: f.allowInsecureTLS.value,
 	}, nil
 }

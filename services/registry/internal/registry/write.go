@@ -114,11 +114,21 @@ func (s *service) merge(cur *pb.Service, req *pb.UpdateServiceRequest) (*pb.Serv
 	if masked("tags", len(req.GetTags()) > 0) {
 		next.Tags = req.GetTags()
 	}
+	if masked("allowed_groups", len(req.GetAllowedGroups()) > 0) {
+		next.AllowedGroups = req.GetAllowedGroups()
+	}
+	if masked("allowed_domains", len(req.GetAllowedDomains()) > 0) {
+		next.AllowedDomains = req.GetAllowedDomains()
+	}
+	if masked("limits", req.GetLimits() != nil) {
+		next.Limits = req.GetLimits()
+	}
 	checked, err := normalise(next)
 	if err != nil {
 		return nil, err
 	}
 	next.Functions, next.Tags = checked.GetFunctions(), checked.GetTags()
+	next.AllowedGroups, next.AllowedDomains, next.Limits = checked.GetAllowedGroups(), checked.GetAllowedDomains(), checked.GetLimits()
 	return next, nil
 }
 

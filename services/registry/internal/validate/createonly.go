@@ -48,7 +48,8 @@ func CreateOnly(existing, proposed Service) error {
 }
 
 // EditableFields are the update_mask paths an update may name.
-var EditableFields = []string{FieldFunctions, FieldTags, FieldCredential, FieldAzureAPIVersion}
+var EditableFields = []string{FieldFunctions, FieldTags, FieldCredential, FieldAzureAPIVersion,
+	FieldAllowedGroups, FieldAllowedDomains, FieldLimits}
 
 // UpdateMask refuses update_mask paths that name a create-only field (with
 // the same advice as CreateOnly) or no known field at all.

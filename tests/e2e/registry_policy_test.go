@@ -1,0 +1,43 @@
+package e2e
+
+import (
+	"context"
+	"testing"
+
+	"github.com/switchyard/switchyard/pkg/contract"
+	pb "github.com/switchyard/switchyard/pkg/gen/switchyard/v1"
+	"github.com/switchyard/switchyard/pkg/natsrpc"
+	"github.com/switchyard/switchyard/tests/fakes"
+	"github.com/switchyard/switchyard/tests/harness"
+)
+
+// TestRegistryUpdatesAccessPolicyAndLimits edits a service's access policy
+// and per-service limits through the real syctl and clears them again.
+func TestRegistryUpdatesAccessPolicyAndLimits(t *testing.T) {
+	g := harness.Start(t, harness.AllInOne, harness.Options{})
+	up := fakes.Start(t, fakes.OpenAI, fakes.Config{APIKey: providerKey, Models: []string{model}})
+	if _, err := register(t, g, "policy-svc", up.URL, providerKey); err != nil {
+		t.Fatal(err)
+	}
+	get := func() *pb.Service {
+		var rep pb.GetServiceResponse
+		if err := natsrpc.Call(context.Background(), g.NC, contract.SubjServicesGet, &pb.GetServiceRequest{Name: "policy-svc"}, &rep); err != nil {
+			t.Fatal(err)
+		}
+		return rep.GetService().GetService()
+	}
+	syctl(t, g, "", "services", "update", "policy-svc", "--allow-domain", "Example.COM", "--allow-group", "research", "--rpm", "5", "--tpm", "1000")
+	svc := get()
+	if len(svc.GetAllowedDomains()) != 1 || svc.GetAllowedDomains()[0] != "example.com" ||
+		len(svc.GetAllowedGroups()) != 1 || svc.GetLimits().GetRpm() != 5 || svc.GetLimits().GetTpm() != 1000 {
+		t.Fatalf("policy not applied: %v", svc)
+	}
+	if len(svc.GetFunctions()) != 1 {
+		t.Fatalf("unrelated fields changed: %v", svc.GetFunctions())
+	}
+	syctl(t, g, "", "services", "update", "policy-svc", "--allow-domain", "", "--rpm", "0", "--tpm", "0")
+	svc = get()
+	if len(svc.GetAllowedDomains()) != 0 || svc.GetLimits().GetRpm() != 0 || len(svc.GetAllowedGroups()) != 1 {
+		t.Fatalf("clearing failed: %v", svc)
+	}
+}
