@@ -47,6 +47,20 @@ const HealthLeaseTTL = time.Hour
 // usage stream. It must exceed the router's publish retry horizon.
 const UsageDedupWindow = 10 * time.Minute
 
+// UsageBatchHeader marks a usage message that carries several events
+// (issue 8: one JetStream write and fsync per batch instead of per event).
+// Its value is UsageBatchFormat: the payload is a sequence of
+// length-delimited (protobuf varint length, then bytes) UsageEvent
+// messages, all for the message's consumer subject. A message without the
+// header is one UsageEvent. The batch's Nats-Msg-Id is derived from its
+// request ids, so a retried batch is deduplicated by the stream; metering
+// claims each request id in its ledger as for single events.
+// Provisional until the lead decides on a UsageBatch proto.
+const (
+	UsageBatchHeader = "Sy-Usage-Batch"
+	UsageBatchFormat = "delimited-v1"
+)
+
 // UsageLedgerTTL bounds how long metering remembers a request id it has
 // counted; duplicates older than this would be counted again, so it is far
 // longer than any retry horizon.

@@ -25,6 +25,7 @@ const parallelism = 16
 
 type event struct {
 	seq  uint64
+	pos  int // index in the run's events; events of one batch share seq
 	ev   *pb.UsageEvent
 	cost int64
 }
@@ -46,7 +47,7 @@ func (c *Consumer) applyRun(ctx context.Context, run []jetstream.Msg) error {
 	}
 	var newest time.Time
 	for _, e := range fresh {
-		if folded[e.seq] {
+		if folded[e.pos] {
 			c.stats.applied.Add(1)
 			metricApplied.WithLabelValues(e.ev.GetOutcome()).Inc()
 		}
@@ -62,16 +63,39 @@ func (c *Consumer) decode(run []jetstream.Msg) []event {
 	out := make([]event, 0, len(run))
 	for _, m := range run {
 		meta, _ := m.Metadata() // checked by fetchInto
-		var ev pb.UsageEvent
-		if err := proto.Unmarshal(m.Data(), &ev); err != nil || ev.GetRequestId() == "" {
-			c.stats.undecodable.Add(1)
-			metricUndecodable.Inc()
-			c.log.Error("dropping undecodable usage event", "seq", meta.Sequence.Stream, "err", err)
-			continue
+		seq := meta.Sequence.Stream
+		payloads, err := usagePayloads(m)
+		if err != nil {
+			c.undecodable(seq, err)
 		}
-		out = append(out, event{seq: meta.Sequence.Stream, ev: &ev, cost: c.prices.CostNanoUSD(&ev)})
+		var inBatch map[string]bool // a request id twice in one batch would claim twice with one seq
+		if len(payloads) > 1 {
+			inBatch = make(map[string]bool, len(payloads))
+		}
+		for _, data := range payloads {
+			var ev pb.UsageEvent
+			if err := proto.Unmarshal(data, &ev); err != nil || ev.GetRequestId() == "" {
+				c.undecodable(seq, err)
+				continue
+			}
+			if inBatch != nil {
+				if inBatch[ev.GetRequestId()] {
+					c.stats.duplicates.Add(1)
+					metricDuplicates.Inc()
+					continue
+				}
+				inBatch[ev.GetRequestId()] = true
+			}
+			out = append(out, event{seq: seq, pos: len(out), ev: &ev, cost: c.prices.CostNanoUSD(&ev)})
+		}
 	}
 	return out
+}
+
+func (c *Consumer) undecodable(seq uint64, err error) {
+	c.stats.undecodable.Add(1)
+	metricUndecodable.Inc()
+	c.log.Error("dropping undecodable usage event", "seq", seq, "err", err)
 }
 
 // claim records each request id in the ledger and returns the events that
@@ -125,22 +149,25 @@ func group(events []event) map[string]*rollupGroup {
 
 // foldAll writes every group into its rollup and reports which sequences
 // were folded into at least one rollup now (not before a crash).
-func (c *Consumer) foldAll(ctx context.Context, groups map[string]*rollupGroup) (map[uint64]bool, error) {
+func (c *Consumer) foldAll(ctx context.Context, groups map[string]*rollupGroup) (map[int]bool, error) {
 	keys := make([]string, 0, len(groups))
 	for k := range groups {
 		keys = append(keys, k)
 	}
 	var mu sync.Mutex
-	folded := map[uint64]bool{}
+	folded := map[int]bool{}
 	err := forEach(len(keys), func(i int) error {
 		g := groups[keys[i]]
-		var now []uint64
+		var now []int
 		r, err := c.store.Apply(ctx, keys[i], func(r *store.Rollup) bool {
 			now = now[:0]
+			// Compare with LastSeq as stored: the events of one batch share a
+			// sequence, and folding the first must not skip the others.
+			last := r.LastSeq
 			for _, e := range g.events {
-				if e.seq > r.LastSeq { // at or below: folded in before a crash
+				if e.seq > last { // at or below: folded in before a crash
 					fold(r, g.window, g.size, e)
-					now = append(now, e.seq)
+					now = append(now, e.pos)
 				}
 			}
 			return len(now) > 0

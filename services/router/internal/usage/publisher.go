@@ -47,6 +47,12 @@ type Config struct {
 	SpoolMaxBytes int64
 	// SpoolSegmentBytes is when the spool starts a new file.
 	SpoolSegmentBytes int64
+	// BatchMax is how many events of one consumer may share one JetStream
+	// message; 1 or less publishes one message per event.
+	BatchMax int
+	// BatchLinger is how long a batch waits for more events once it has
+	// its first.
+	BatchLinger time.Duration
 }
 
 // RegisterFlags adds the publisher's flags with the given prefix.
@@ -56,6 +62,8 @@ func (c *Config) RegisterFlags(fs *flag.FlagSet, prefix string) {
 	fs.DurationVar(&c.DrainTimeout, prefix+"usage-drain-timeout", 10*time.Second, "how long shutdown keeps publishing queued usage events")
 	fs.StringVar(&c.SpoolDir, prefix+"usage-spool-dir", "", "directory of the on-disk usage spool, so queued usage events survive a router restart or crash (empty: memory only)")
 	fs.Int64Var(&c.SpoolMaxBytes, prefix+"usage-spool-max-bytes", 1<<30, "largest usage spool on disk; events beyond it are dropped and counted")
+	fs.IntVar(&c.BatchMax, prefix+"usage-batch-max", 1, "usage events of one consumer per JetStream message (1: one message per event; more divides the stream's write+fsync+ack cost, see BENCHMARKS.md)")
+	fs.DurationVar(&c.BatchLinger, prefix+"usage-batch-linger", 10*time.Millisecond, "how long a usage batch waits for more events (with -usage-batch-max > 1)")
 }
 
 // Publisher sends usage events asynchronously.
@@ -86,6 +94,9 @@ func New(cfg Config, js jetstream.JetStream, log *slog.Logger) (*Publisher, erro
 	}
 	if cfg.SpoolSegmentBytes <= 0 {
 		cfg.SpoolSegmentBytes = 8 << 20
+	}
+	if cfg.BatchLinger <= 0 {
+		cfg.BatchLinger = 10 * time.Millisecond
 	}
 	p := &Publisher{cfg: cfg, js: js, log: log, intake: make(chan *pb.UsageEvent, cfg.Queue)}
 	if cfg.SpoolDir != "" {
@@ -135,11 +146,14 @@ func (p *Publisher) Stats() Stats {
 		p.spooled.Load(), p.replayed.Load()}
 }
 
-// item is one event on its way to JetStream.
+// item is one event, or a batch of one consumer's events, on its way to
+// JetStream.
 type item struct {
 	id, subject string
 	data        []byte
-	seg         *segment // nil when not spooled
+	batch       bool       // data is UsageBatchFormat (with n events)
+	n           int        // events carried
+	segs        []*segment // spool segment of each spooled event
 }
 
 // Run publishes until ctx ends, then drains for up to DrainTimeout.
@@ -157,12 +171,17 @@ func (p *Publisher) Run(ctx context.Context) {
 			}
 		})
 	}
-	if p.spool == nil {
-		p.feedFromMemory(ctx, drainCtx, work)
-	} else {
-		p.feedFromSpool(ctx, drainCtx, work)
+	feed := work
+	if p.cfg.BatchMax > 1 {
+		feed = make(chan item)
+		workers.Go(func() { p.batch(drainCtx, feed, work) }) // closes work when feed is closed
 	}
-	close(work)
+	if p.spool == nil {
+		p.feedFromMemory(ctx, drainCtx, feed)
+	} else {
+		p.feedFromSpool(ctx, drainCtx, feed)
+	}
+	close(feed)
 	workers.Wait()
 	if n := p.queued.Load(); n > 0 {
 		where := "lost (no spool)"
@@ -209,7 +228,7 @@ func (p *Publisher) encode(ev *pb.UsageEvent) (item, bool) {
 		p.addQueued(-1)
 		return item{}, false
 	}
-	return item{id: ev.GetRequestId(), subject: contract.UsageRecorded(ev.GetConsumer()), data: data}, true
+	return item{id: ev.GetRequestId(), subject: contract.UsageRecorded(ev.GetConsumer()), data: data, n: 1}, true
 }
 
 // send publishes it, retrying with the same Nats-Msg-Id until JetStream
@@ -217,14 +236,16 @@ func (p *Publisher) encode(ev *pb.UsageEvent) (item, bool) {
 func (p *Publisher) send(ctx context.Context, it item) {
 	for attempt := 0; ; attempt++ {
 		pctx, cancel := context.WithTimeout(ctx, 5*time.Second)
-		_, err := p.js.Publish(pctx, it.subject, it.data, jetstream.WithMsgID(it.id))
+		_, err := p.js.PublishMsg(pctx, it.msg(), jetstream.WithMsgID(it.id))
 		cancel()
 		if err == nil {
-			p.published.Add(1)
-			metrics.UsagePublished.Inc()
-			p.addQueued(-1)
-			if it.seg != nil {
-				p.spool.done(it.seg)
+			p.published.Add(int64(it.n))
+			metrics.UsagePublished.Add(float64(it.n))
+			p.addQueued(-int64(it.n))
+			for _, seg := range it.segs {
+				p.spool.done(seg)
+			}
+			if len(it.segs) > 0 {
 				metrics.UsageSpoolBytes.Set(float64(p.spool.bytes()))
 			}
 			return

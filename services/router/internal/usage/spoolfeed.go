@@ -83,7 +83,7 @@ func (p *Publisher) spoolBatch(drainCtx context.Context, batch []*pb.UsageEvent,
 		p.log.Error("usage spool write failed; publishing the batch from memory", "events", len(payloads), "err", err)
 		for i, data := range payloads {
 			select {
-			case work <- item{id: batch[i].GetRequestId(), subject: contract.UsageRecorded(batch[i].GetConsumer()), data: data}:
+			case work <- item{id: batch[i].GetRequestId(), subject: contract.UsageRecorded(batch[i].GetConsumer()), data: data, n: 1}:
 			case <-drainCtx.Done():
 				return
 			}
@@ -137,5 +137,6 @@ func (p *Publisher) decodeSpooled(data []byte, seg *segment) (item, bool) {
 		metrics.UsageReplayed.Inc()
 		p.addQueued(1)
 	}
-	return item{id: ev.GetRequestId(), subject: contract.UsageRecorded(ev.GetConsumer()), data: data, seg: seg}, true
+	return item{id: ev.GetRequestId(), subject: contract.UsageRecorded(ev.GetConsumer()), data: data, n: 1,
+		segs: []*segment{seg}}, true
 }
