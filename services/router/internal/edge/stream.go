@@ -11,9 +11,12 @@ import (
 	"github.com/switchyard/switchyard/services/router/internal/translate"
 )
 
-// relayStream translates an upstream event stream into OpenAI chunks and
-// flushes each one at once. Once the first byte has gone to the client an
-// error can only end the stream with an error event, never a clean close.
+// relayStream translates an upstream event stream into OpenAI chunks. The
+// chunks of events that arrived in one upstream read leave in one write:
+// output is flushed whenever the next event is not already complete in
+// the reader's buffer, so no chunk waits for a later upstream read. Once
+// the first byte has gone to the client an error can only end the stream
+// with an error event, never a clean close.
 func (s *Server) relayStream(w http.ResponseWriter, ctx context.Context, cancel context.CancelCauseFunc,
 	c *call, ex *exchange, resp *http.Response) {
 	sse.SetHeaders(w.Header())
@@ -24,7 +27,7 @@ func (s *Server) relayStream(w http.ResponseWriter, ctx context.Context, cancel 
 		if c.ttft == 0 {
 			c.ttft = time.Since(c.start)
 		}
-		if err := out.WriteData(chunk); err != nil {
+		if err := out.QueueData(chunk); err != nil {
 			cancel(errClientGone) // a failed write or write deadline: the client is gone or stalled
 			return errClientGone
 		}
@@ -43,6 +46,13 @@ func (s *Server) relayStream(w http.ResponseWriter, ctx context.Context, cancel 
 		idle.Reset(s.cfg.StreamIdleTimeout)
 		if err = st.Event(ev, emit); err != nil {
 			break
+		}
+		if !in.EventBuffered() {
+			if err = out.Flush(); err != nil {
+				cancel(errClientGone)
+				err = errClientGone
+				break
+			}
 		}
 	}
 	s.finishStream(ctx, c, st, out, emit, err)

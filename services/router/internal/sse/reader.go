@@ -192,6 +192,35 @@ func (r *Reader) growLine(part []byte) error {
 	return nil
 }
 
+// EventBuffered reports whether the next event that Next would return is
+// already complete in the reader's buffer, so Next will not wait for the
+// upstream. A relay flushes its output when this is false: events that
+// arrived together leave together, and none waits for a later read.
+// (An event made only of comments or `event:`/`id:` lines may count as
+// complete; the cost of that rare misjudgement is one delayed flush.)
+func (r *Reader) EventBuffered() bool {
+	buf, _ := r.br.Peek(r.br.Buffered())
+	sawField := false
+	for len(buf) > 0 {
+		i := bytes.IndexAny(buf, "\r\n")
+		if i < 0 {
+			return false
+		}
+		line, n := buf[:i], i+1
+		if buf[i] == '\r' && i+1 < len(buf) && buf[i+1] == '\n' {
+			n++
+		}
+		buf = buf[n:]
+		switch {
+		case len(line) == 0 && sawField:
+			return true
+		case len(line) > 0 && line[0] != ':':
+			sawField = true
+		}
+	}
+	return false
+}
+
 func indexLineEnd(buf []byte) int {
 	lf := bytes.IndexByte(buf, '\n')
 	limit := buf
