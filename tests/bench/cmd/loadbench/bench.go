@@ -104,6 +104,7 @@ func (b *bench) startSwitchyard() (*proc, error) {
 	if b.cfg.features == featuresOff {
 		args = append(args, "-router.auth=off")
 	}
+	args = append(args, strings.Fields(b.cfg.switchyardArgs)...)
 	args = append(args, "-outbound-allow=loopback", "-log-level", "warn",
 		"-data-dir", filepath.Join(b.workDir, "data"),
 		"-nats-listen", fmt.Sprintf("127.0.0.1:%d", base+22),
@@ -125,7 +126,7 @@ func (b *bench) registerAll(ctx context.Context, scs []scenario) error {
 	edgeURL := fmt.Sprintf("http://127.0.0.1:%d", b.edgePort)
 	b.consumerKey = "sk-unused-auth-off"
 	if b.cfg.features != featuresOff {
-		if b.consumerKey, err = createConsumerKey(ctx, nc); err != nil {
+		if b.consumerKey, err = createConsumerKey(ctx, nc, b.cfg.features == featuresFull); err != nil {
 			return err
 		}
 	}

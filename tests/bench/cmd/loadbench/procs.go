@@ -100,11 +100,14 @@ func register(ctx context.Context, nc *nats.Conn, edgeURL, key, consumerKey stri
 	return fmt.Errorf("register %s: %w", u.name, errors.Join(lastErr, ctx.Err()))
 }
 
-// createConsumerKey creates the load generator's consumer key, with
-// limits far above what the benchmark sends, so that an enforcing limiter
-// is exercised on every request but never refuses one.
-func createConsumerKey(ctx context.Context, nc *nats.Conn) (string, error) {
-	req := &pb.CreateKeyRequest{Owner: "loadbench", Limits: &pb.Limits{Rpm: 100_000_000, Tpm: 100_000_000_000}}
+// createConsumerKey creates the load generator's consumer key. limited
+// gives it RPM/TPM limits far above what the benchmark sends, so the
+// limiter is exercised on every request but never refuses one.
+func createConsumerKey(ctx context.Context, nc *nats.Conn, limited bool) (string, error) {
+	req := &pb.CreateKeyRequest{Owner: "loadbench"}
+	if limited {
+		req.Limits = &pb.Limits{Rpm: 100_000_000, Tpm: 100_000_000_000}
+	}
 	var rep pb.CreateKeyResponse
 	var err error
 	for ctx.Err() == nil {

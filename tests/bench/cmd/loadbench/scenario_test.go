@@ -51,7 +51,8 @@ func TestFlagValidation(t *testing.T) {
 	}{
 		{nil, false},
 		{[]string{"-features", "off"}, false},
-		{[]string{"-features", "full"}, true},
+		{[]string{"-features", "full"}, false},
+		{[]string{"-features", "auth"}, false},
 		{[]string{"-features", "fast"}, true},
 	}
 	for _, tc := range cases {
