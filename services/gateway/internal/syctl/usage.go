@@ -106,18 +106,31 @@ func parseLookback(v string) (time.Duration, error) {
 }
 
 func printUsageTable(c *cli, rows []*pb.UsageRow) error {
-	t := newTable(c.stdout, "WINDOW START", "CONSUMER", "MODEL", "SERVICE", "REQUESTS", "PROMPT", "COMPLETION", "TOTAL")
+	t := newTable(c.stdout, "WINDOW START", "CONSUMER", "MODEL", "SERVICE", "REQUESTS", "PROMPT", "COMPLETION", "TOTAL",
+		"LIMITED", "COST USD")
 	var sum pb.UsageRow
 	for _, r := range rows {
 		t.row(windowStart(r), r.GetConsumer(), r.GetModel(), r.GetService(), num(r.GetRequests()),
-			num(r.GetPromptTokens()), num(r.GetCompletionTokens()), num(r.GetPromptTokens()+r.GetCompletionTokens()))
+			num(r.GetPromptTokens()), num(r.GetCompletionTokens()), num(r.GetPromptTokens()+r.GetCompletionTokens()),
+			num(r.GetRateLimited()), usd(r.GetCostUsd()))
 		sum.Requests += r.GetRequests()
 		sum.PromptTokens += r.GetPromptTokens()
 		sum.CompletionTokens += r.GetCompletionTokens()
+		sum.RateLimited += r.GetRateLimited()
+		sum.CostUsd += r.GetCostUsd()
 	}
 	t.footer("TOTAL", "", "", "", num(sum.Requests), num(sum.PromptTokens), num(sum.CompletionTokens),
-		num(sum.PromptTokens+sum.CompletionTokens))
+		num(sum.PromptTokens+sum.CompletionTokens), num(sum.RateLimited), usd(sum.CostUsd))
 	return t.flush()
+}
+
+// usd shows spend to the cent, or finer below a cent so small test
+// traffic does not read as free.
+func usd(v float64) string {
+	if v != 0 && v < 0.01 {
+		return strconv.FormatFloat(v, 'f', 6, 64)
+	}
+	return strconv.FormatFloat(v, 'f', 2, 64)
 }
 
 // windowStart shows a day window as a date and a minute window to the

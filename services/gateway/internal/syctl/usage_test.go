@@ -19,9 +19,9 @@ func usageFixture() *pb.UsageQueryResponse {
 	start := time.Date(2025, 3, 1, 12, 34, 0, 0, time.UTC)
 	return &pb.UsageQueryResponse{Rows: []*pb.UsageRow{
 		{Window: "minute", Start: timestamppb.New(start), Consumer: "app-a", Model: "gpt-4o", Service: "gpt4o",
-			Requests: 2, PromptTokens: 30, CompletionTokens: 12},
+			Requests: 2, PromptTokens: 30, CompletionTokens: 12, RateLimited: 4, CostUsd: 1.5},
 		{Window: "minute", Start: timestamppb.New(start.Add(time.Minute)), Consumer: "app-b", Model: "gpt-4o", Service: "gpt4o",
-			Requests: 1, PromptTokens: 7, CompletionTokens: 5},
+			Requests: 1, PromptTokens: 7, CompletionTokens: 5, CostUsd: 0.000123},
 	}}
 }
 
@@ -37,12 +37,15 @@ func TestUsageTable(t *testing.T) {
 	if len(lines) != 4 {
 		t.Fatalf("want header, 2 rows and a total, got:\n%s", r.stdout)
 	}
-	assertContains(t, "header", lines[0], "WINDOW START", "CONSUMER", "MODEL", "SERVICE", "REQUESTS", "PROMPT", "COMPLETION", "TOTAL")
-	wantRow := regexp.MustCompile(`^2025-03-01 12:34\s+app-a\s+gpt-4o\s+gpt4o\s+2\s+30\s+12\s+42$`)
+	assertContains(t, "header", lines[0], "WINDOW START", "CONSUMER", "MODEL", "SERVICE", "REQUESTS", "PROMPT", "COMPLETION", "TOTAL", "LIMITED", "COST USD")
+	wantRow := regexp.MustCompile(`^2025-03-01 12:34\s+app-a\s+gpt-4o\s+gpt4o\s+2\s+30\s+12\s+42\s+4\s+1\.50$`)
 	if !wantRow.MatchString(lines[1]) {
 		t.Errorf("row = %q, want it to match %s", lines[1], wantRow)
 	}
-	wantTotal := regexp.MustCompile(`^TOTAL\s.*\s3\s+37\s+17\s+54$`)
+	wantTotal := regexp.MustCompile(`^TOTAL\s.*\s3\s+37\s+17\s+54\s+4\s+1\.50$`)
+	if !strings.Contains(lines[2], "0.000123") {
+		t.Errorf("sub-cent spend must not read as free: %q", lines[2])
+	}
 	if !wantTotal.MatchString(lines[3]) {
 		t.Errorf("total = %q, want it to match %s", lines[3], wantTotal)
 	}

@@ -60,5 +60,7 @@ func ToRow(r *store.Rollup) *pb.UsageRow {
 		Window: r.Window, Start: timestamppb.New(r.Start), Consumer: r.Consumer, Model: r.Model,
 		Service: r.Service, Requests: r.Requests, Errors: r.Errors, PromptTokens: r.PromptTokens,
 		CompletionTokens: r.CompletionTokens, CachedTokens: r.CachedTokens, ReasoningTokens: r.ReasoningTokens,
+		CostUsd: float64(r.CostNanoUSD) / 1e9, RateLimited: r.RateLimited,
+		LatencyMsSum: r.LatencyMs, TtftMsSum: r.TTFTMs,
 	}
 }
