@@ -112,6 +112,7 @@ func (h *handler) Handle(req micro.Request) {
 }
 
 func (h *handler) serve(req micro.Request) {
+	start := time.Now()
 	in := nats.Header(req.Headers())
 	ctx := otel.GetTextMapPropagator().Extract(context.Background(), headerCarrier(in))
 	ctx, span := otel.Tracer(tracerName).Start(ctx, h.route.Subject,
@@ -128,10 +129,12 @@ func (h *handler) serve(req micro.Request) {
 		var data []byte
 		if data, err = marshal.Marshal(out); err == nil {
 			h.respond(req, data, reply)
+			observe(h.cfg.Name, h.route.Subject, "ok", start)
 			return
 		}
 	}
 	e := apierr.As(err)
+	observe(h.cfg.Name, h.route.Subject, string(e.Code), start)
 	span.SetStatus(codes.Error, string(e.Code))
 	if e.Code == apierr.Internal {
 		h.cfg.Logger.Error("request failed", "subject", h.route.Subject, "err", err)

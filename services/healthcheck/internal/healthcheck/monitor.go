@@ -97,6 +97,7 @@ func (s *Service) forget(ctx context.Context, name string) {
 	delete(s.services, name)
 	delete(s.recent, name)
 	s.mu.Unlock()
+	forgetStatus(name)
 	if err := s.store.DeleteStatus(ctx, name); err != nil {
 		s.log.Warn("delete status", "service", name, "err", err)
 	}

@@ -79,6 +79,7 @@ func (p *Prober) resolve(ctx context.Context, svc *pb.Service, src *pb.Credentia
 }
 
 func (p *Prober) status(svc *pb.Service, r probe.Result) *pb.Status {
+	probeResults.WithLabelValues(svc.GetProtocol(), string(r.Status)).Inc()
 	now := timestamppb.New(p.now())
 	return &pb.Status{
 		Service: svc.GetName(), State: string(r.Status), Message: r.Message,

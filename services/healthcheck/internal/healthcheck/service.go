@@ -128,7 +128,9 @@ func (s *Service) record(ctx context.Context, st *pb.Status) {
 		s.log.Warn("write status", "service", st.GetService(), "err", err)
 		return
 	}
-	if prev == nil || prev.GetState() != st.GetState() || prev.GetMessage() != st.GetMessage() {
+	changed := prev == nil || prev.GetState() != st.GetState() || prev.GetMessage() != st.GetMessage()
+	observeStatus(st, changed)
+	if changed {
 		s.publishChange(ctx, prev, st)
 	}
 }
