@@ -186,6 +186,9 @@ func (s *anthropicStream) event(ev sse.Event, emit func([]byte) error) error {
 	if len(ev.Data) == 0 || s.stopped {
 		return nil
 	}
+	if handled, err := s.fastTextDelta(ev.Data, emit); handled {
+		return err
+	}
 	var e anthropicEvent
 	if err := json.Unmarshal(ev.Data, &e); err != nil {
 		return malformedStream(err)

@@ -1,6 +1,7 @@
 package translate
 
 import (
+	"bytes"
 	"encoding/json"
 	"errors"
 )
@@ -28,9 +29,9 @@ func editMembers(body []byte, edits ...memberEdit) ([]byte, error) {
 	}
 	var spans []span
 	seen := make([]bool, len(edits))
-	open, err := scanObject(body, func(key string, start, end int) {
+	open, err := scanObject(body, func(key []byte, start, end int) {
 		for i, e := range edits {
-			if e.key == key && e.replace != nil {
+			if e.key == string(key) && e.replace != nil {
 				seen[i] = true
 				spans = append(spans, span{start, end, e.replace(body[start:end])})
 			}
@@ -74,8 +75,11 @@ func appendInsertions(out, rest []byte, edits []memberEdit, seen []bool) []byte 
 }
 
 // scanObject walks the members of the top-level object, reporting each key
-// and the byte span of its value. It returns the offset of the opening brace.
-func scanObject(b []byte, member func(key string, start, end int)) (int, error) {
+// (unescaped; only valid during the call) and the byte span of its value.
+// It returns the offset of the opening brace. It checks the structure
+// (strings, nesting, separators), not every literal: callers that need
+// proof of valid JSON validate first.
+func scanObject(b []byte, member func(key []byte, start, end int)) (int, error) {
 	i := skipSpace(b, 0)
 	if i >= len(b) || b[i] != '{' {
 		return 0, errNotObject
@@ -90,8 +94,8 @@ func scanObject(b []byte, member func(key string, start, end int)) (int, error) 
 		if err != nil || b[i] != '"' {
 			return 0, errNotObject
 		}
-		var key string
-		if json.Unmarshal(b[i:keyEnd], &key) != nil {
+		key, ok := objectKey(b[i:keyEnd])
+		if !ok {
 			return 0, errNotObject
 		}
 		i = skipSpace(b, keyEnd)
@@ -114,6 +118,19 @@ func scanObject(b []byte, member func(key string, start, end int)) (int, error) 
 		i = skipSpace(b, i+1)
 	}
 	return 0, errNotObject
+}
+
+// objectKey returns a key's text: its bytes as they stand when it has no
+// escapes (no allocation), else decoded.
+func objectKey(quoted []byte) ([]byte, bool) {
+	if bytes.IndexByte(quoted, '\\') < 0 {
+		return quoted[1 : len(quoted)-1], true
+	}
+	var key string
+	if json.Unmarshal(quoted, &key) != nil {
+		return nil, false
+	}
+	return []byte(key), true
 }
 
 func skipSpace(b []byte, i int) int {

@@ -129,6 +129,13 @@ func (c *chunkWriter) content(choice int, text string) []byte {
 	return c.close(appendJSONString(b, text), "")
 }
 
+// contentQuoted is content for text that is already a JSON string literal
+// (quotes included) in the form appendJSONString would write.
+func (c *chunkWriter) contentQuoted(choice int, quoted []byte) []byte {
+	b := append(c.open(choice), `"content":`...)
+	return c.close(append(b, quoted...), "")
+}
+
 // toolCall renders a tool-call delta; id and name are set on the first delta
 // of a call only, later deltas carry argument fragments.
 func (c *chunkWriter) toolCall(choice, index int, id, name, args string) []byte {
