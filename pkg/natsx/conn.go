@@ -42,6 +42,11 @@ func Connect(c ConnConfig, log *slog.Logger) (*nats.Conn, error) {
 				log.Warn("nats disconnected", "conn", c.Name, "err", err)
 			}
 		}),
+		// A refused publish or subscribe is otherwise silent: the request
+		// just times out. Subjects carry no secrets.
+		nats.ErrorHandler(func(_ *nats.Conn, _ *nats.Subscription, err error) {
+			log.Error("nats error", "conn", c.Name, "err", err)
+		}),
 		nats.ReconnectHandler(func(nc *nats.Conn) {
 			log.Info("nats reconnected", "conn", c.Name, "url", nc.ConnectedUrlRedacted())
 		}),
