@@ -34,6 +34,8 @@ binaries=(
   "metering:services/metering:./cmd/metering:9105"
   "switchyard:services/gateway:./cmd/switchyard:8080 4222 9100"
   "syctl:services/gateway:./cmd/syctl:"
+  # The fake OpenAI-compatible upstream of the compose smoke and fault tests.
+  "fakeupstream:tests:./fakes/cmd/fakeupstream:9000"
 )
 
 has_go_files() { compgen -G "$root/$1/${2#./}/*.go" >/dev/null; }

@@ -7,6 +7,11 @@
 #     storage, work-queue retention, Discard: New (TEST-PLAN decision 3)
 #   - clients must use TLS (the server's INFO says tls_required)
 #   - every service's /readyz answers 200, and the edge port reaches a router
+#   - a service user is refused an admin subject (syctl says "permissions
+#     violation")
+#   - a fake upstream (profile "smoke") registered with syctl as the admin
+#     user, and a consumer key, give completions through the edge on both
+#     routers, and metering counts them
 # and finally runs `down -v`. KEEP=1 leaves the stack running.
 # Needs: docker, the compose tool (COMPOSE), curl, jq.
 set -euo pipefail
@@ -26,18 +31,27 @@ expect() { # expect DESCRIPTION ACTUAL WANTED
 # fetch SERVICE URL: GET URL from inside SERVICE's container with its probe.
 fetch() { docker exec "$("${compose[@]}" ps -q "$1")" /usr/local/bin/probe -print "$2"; }
 
+# as_user USER SYCTL-ARGS...: the host-built syctl as one NATS user of
+# deploy/.secrets, over TLS to nats-1's published port.
+as_user() {
+  local user="$1"; shift
+  (set -a; . "deploy/.secrets/$user.env"; set +a
+   SSL_CERT_FILE=deploy/.secrets/tls/ca.pem SY_NATS_URL="tls://127.0.0.1:${SWITCHYARD_NATS_PORT:-4222}" \
+     deploy/.build/bin/syctl "$@")
+}
+
 cleanup() {
   if [[ "${KEEP:-0}" != 1 ]]; then
     step "down -v"
     t=$SECONDS
-    "${compose[@]}" --profile allinone down -v --remove-orphans >/dev/null 2>&1
+    "${compose[@]}" --profile allinone --profile smoke down -v --remove-orphans >/dev/null 2>&1
     echo "down -v took $((SECONDS - t))s"
   fi
 }
 trap cleanup EXIT
 
 step "up (from a clean slate)"
-"${compose[@]}" --profile allinone down -v --remove-orphans >/dev/null 2>&1 || true
+"${compose[@]}" --profile allinone --profile smoke down -v --remove-orphans >/dev/null 2>&1 || true
 t=$SECONDS
 "${compose[@]}" up -d
 echo "up -d returned after $((SECONDS - t))s"
@@ -56,7 +70,7 @@ expect "client TLS required" "$(jq -r '.tls_required' <<<"$varz")" true
 expect "jetstream sync_always" "$(jq -r '.jetstream.config.sync_always' <<<"$varz")" true
 expect "nats-server version" "$(jq -r '.version' <<<"$varz")" "$(cd pkg && go list -m -f '{{.Version}}' github.com/nats-io/nats-server/v2 | tr -d v)"
 
-step "JetStream topology (created by the services' EnsureTopology)"
+step "JetStream topology (created by nats-init as the admin user)"
 jsz="$(curl -fsS "$monitor/jsz?accounts=true&streams=true&config=true")"
 usage="$(jq '[.account_details[].stream_detail[]? | select(.name == "SY_USAGE")][0]' <<<"$jsz")"
 expect "SY_USAGE replicas" "$(jq -r '.config.num_replicas' <<<"$usage")" 3
@@ -79,13 +93,36 @@ code="$(curl -s -o /dev/null -w '%{http_code}' "$edge/v1/models")"
 # load balancer (502: no router reachable).
 if [[ "$code" != 502 && "$code" != 000 ]]; then pass "edge reaches a router (HTTP $code)"; else fail "edge answered HTTP $code"; fi
 
-step "TODO(router): register a fake upstream through the edge"
-# To be added once the router lands: start a fake OpenAI upstream on the
-# compose network, `syctl services register` it (admin user, deploy/.secrets/
-# admin.env, tls://127.0.0.1:4222 with deploy/.secrets/tls/ca.pem), issue a
-# consumer key, then POST /v1/chat/completions through $edge and check the
-# answer and one usage event in metering.
-echo "skipped"
+step "NATS permissions (deploy/nats/auth.conf)"
+# A service user asking for an admin subject is refused by the server, and
+# syctl says so (not "no reply").
+out="$(as_user router services list 2>&1 || true)"
+if grep -q "permissions violation" <<<"$out"; then pass "router user refused sy.admin.v1.services.list"; else fail "router user: $out"; fi
+
+step "a fake upstream answers through the edge"
+"${compose[@]}" --profile smoke up -d fakeupstream >/dev/null 2>&1
+out="$(echo sk-fake | as_user admin services register smoke-openai --model gpt-4o-mini \
+  --base-url http://fakeupstream:9000 --protocol OPENAI_V1 --api-key - --function chat 2>&1)" &&
+  pass "registered smoke-openai (probed by healthcheck over the compose network)" || fail "register: $out"
+key="$(as_user admin keys create --owner smoke@example.com -o json 2>/dev/null | jq -r '.key // empty' || true)"
+[[ -n "$key" ]] && pass "consumer key created (syctl keys create, admin user)" || fail "no consumer key"
+# Both routers must have the route: the edge round-robins over them.
+ok=0
+for _ in $(seq 1 40); do
+  body="$(curl -s -H "Authorization: Bearer $key" -H 'Content-Type: application/json' "$edge/v1/chat/completions" \
+    -d '{"model":"gpt-4o-mini","messages":[{"role":"user","content":"hi"}]}' || true)"
+  if jq -e '.choices[0].message.content' <<<"$body" >/dev/null 2>&1; then ok=$((ok + 1)); else ok=0; fi
+  ((ok >= 4)) && break
+  sleep 0.25
+done
+((ok >= 4)) && pass "4 completions in a row through the edge (both routers): $(jq -c '.choices[0].message.content' <<<"$body")" ||
+  fail "edge completion: $body"
+for _ in $(seq 1 40); do
+  requests="$(as_user admin usage --model gpt-4o-mini -o json 2>/dev/null | jq '[.. | objects | .requests? // empty | tonumber] | add // 0' || echo 0)"
+  ((requests >= 4)) && break
+  sleep 0.5
+done
+((requests >= 4)) && pass "metering counted $requests request(s)" || fail "metering counted ${requests:-0} request(s), want >= 4"
 
 step "result"
 echo "$failures failure(s)"

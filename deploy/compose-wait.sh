@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # compose-wait.sh waits until every container of the compose project is
-# running and healthy (all of ours have health checks), or fails after
-# WAIT_TIMEOUT seconds (default 240) showing the laggards' last logs.
+# running and healthy (all of ours have health checks) and every one-shot
+# container (nats-init) has exited 0, or fails after WAIT_TIMEOUT seconds
+# (default 240) showing the laggards' last logs.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 read -r -a compose <<<"${COMPOSE:-docker-compose}"
@@ -13,11 +14,12 @@ states() {
   ids="$("${compose[@]}" ps -q)"
   [[ -n "$ids" ]] || return 0
   # shellcheck disable=SC2086
-  docker inspect -f '{{.Name}} {{.State.Status}} {{if .State.Health}}{{.State.Health.Status}}{{else}}none{{end}}' $ids
+  docker inspect -f '{{.Name}} {{.State.Status}} {{if .State.Health}}{{.State.Health.Status}}{{else}}none{{end}} {{.State.ExitCode}} {{.HostConfig.RestartPolicy.Name}}' $ids
 }
 
+# done: healthy and running, or a one-shot (restart "no") that exited 0.
 while :; do
-  pending="$(states | awk '$2 != "running" || $3 != "healthy"')"
+  pending="$(states | awk '!(($2 == "running" && $3 == "healthy") || ($2 == "exited" && $4 == 0 && $5 == "no"))')"
   if [[ -z "$pending" && -n "$(states)" ]]; then
     echo "all containers healthy after $((SECONDS - start))s"
     exit 0

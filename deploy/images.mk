@@ -25,7 +25,7 @@ up: secrets ## start the split stack and wait until every container is healthy
 	COMPOSE="$(COMPOSE)" deploy/compose-wait.sh
 
 down: ## stop the stack and delete its volumes
-	$(COMPOSE) --profile allinone down -v --remove-orphans
+	$(COMPOSE) --profile allinone --profile smoke down -v --remove-orphans
 
 compose-smoke: secrets ## up, health, NATS cluster + JetStream + readiness checks, down -v
 	COMPOSE="$(COMPOSE)" deploy/compose-smoke.sh

@@ -11,9 +11,6 @@
 set -euo pipefail
 cd "$(dirname "$0")"
 
-streams=(SY_REGISTRY SY_HEALTH SY_USAGE SY_ROLLUPS SY_CREDENTIAL)
-buckets=(sy_services sy_credentials sy_status sy_routes sy_keys sy_usage sy_usage_ledger sy_health_leases)
-
 q() { printf '        "%s"\n' "$@"; }
 
 # kv_read: get, bind and list/watch (ordered consumers) on one bucket.
@@ -24,21 +21,18 @@ kv_read() {
 }
 kv_write() { kv_read "$1"; q "\$KV.$1.>"; }
 
-# topology: what contract.EnsureTopology calls. INTERIM: every service runs
-# it at start today, so every service user needs create/update/info on
-# every Switchyard stream (never delete or purge). Once the binaries can skip
-# it (-ensure-topology=false) and an admin-run init creates the topology,
-# drop this from the service users.
-topology() {
-  local s
-  for s in "${streams[@]}" "${buckets[@]/#/KV_}"; do
-    q "\$JS.API.STREAM.CREATE.$s" "\$JS.API.STREAM.UPDATE.$s" "\$JS.API.STREAM.INFO.$s"
-  done
-  # KV bucket creation reads the account's JetStream info first.
-  q '$JS.API.INFO' '$JS.API.CONSUMER.CREATE.SY_USAGE.metering' '$JS.API.CONSUMER.CREATE.SY_USAGE.metering.>'
-}
+# bind_only: what a service started with -nats-ensure-topology=false needs
+# to see that the topology exists (runtime.TopologyExists lists names only).
+# Creating and updating streams, buckets and the metering consumer is the
+# admin user's job, done once by `switchyard -target=init`; no service user
+# can create, update, delete or purge anything.
+bind_only() { q '$JS.API.STREAM.NAMES' '$JS.API.CONSUMER.NAMES.SY_USAGE'; }
 
 # user NAME PUBLISH_FN SUBSCRIBE_FN
+# Each service subscribes only to its own inbox prefix: natsx.Connect sets
+# the connection's inbox to "_INBOX_<connection name>" (natsx.InboxPrefix),
+# so no service can read another's replies (the router's credential.resolve
+# replies carry decrypted keys).
 user() {
   cat <<EOF
     {
@@ -48,10 +42,10 @@ user() {
         publish: { allow: [
           "\$SRV.>"
 $($2)
-$(topology)
+$(bind_only)
         ] }
         subscribe: { allow: [
-          "_INBOX.>"
+          "_INBOX_$1.>"
 $($3)
         ] }
         allow_responses: true
@@ -63,6 +57,10 @@ EOF
 registry_pub() {
   q "sy.evt.registry.>" "sy.rpc.v1.credential.put" "sy.rpc.v1.credential.delete" "sy.rpc.v1.health.probe"
   kv_write sy_services; kv_read sy_status; kv_write sy_routes; kv_read sy_keys
+  # Read-only: the record's origin (ciphertext or an env/file reference),
+  # so a re-applied config can tell an unchanged key source (registry
+  # CredentialRecord). It cannot write the bucket or resolve a key.
+  kv_read sy_credentials
 }
 registry_sub() { q "sy.admin.v1.services.*" "sy.admin.v1.aliases.*" '$SRV.>'; }
 
@@ -87,7 +85,8 @@ router_sub() { q "sy.admin.v1.keys.*" "sy.evt.credential.>" '$SRV.>'; }
 
 metering_pub() {
   q "sy.evt.metering.rollup.>" '$JS.API.CONSUMER.INFO.SY_USAGE.metering' \
-    '$JS.API.CONSUMER.MSG.NEXT.SY_USAGE.metering' '$JS.ACK.SY_USAGE.metering.>'
+    '$JS.API.CONSUMER.MSG.NEXT.SY_USAGE.metering' '$JS.ACK.SY_USAGE.metering.>' \
+    '$JS.API.STREAM.INFO.SY_USAGE' '$JS.API.CONSUMER.UNPIN.SY_USAGE.metering'
   kv_write sy_usage; kv_write sy_usage_ledger
 }
 metering_sub() { q "sy.admin.v1.usage.query" '$SRV.>'; }
@@ -108,8 +107,10 @@ EOF
   done
   cat <<'EOF'
     {
-      # Operators: syctl and the nats CLI. Manages streams (the only user
-      # with $JS.API.>), but cannot ask for a decrypted credential.
+      # Operators: syctl, the nats CLI and the topology init (switchyard
+      # -target=init). Manages streams (the only user with $JS.API.>), but
+      # cannot ask for a decrypted credential, and its "_INBOX." prefix
+      # does not match any service's "_INBOX_<name>." replies.
       user: admin
       password: $SY_NATS_PW_ADMIN
       permissions: {
@@ -117,7 +118,8 @@ EOF
           allow: ["sy.admin.v1.>", "$JS.API.>", "$KV.>", "$SRV.>", "$JS.FC.>", "$JS.ACK.>"]
           deny: ["sy.rpc.>"]
         }
-        subscribe: { allow: ["_INBOX.>", "sy.evt.>", "$JS.EVENT.>"] }
+        # "_INBOX.>": syctl and nats; "_INBOX_switchyard-init.>": the init.
+        subscribe: { allow: ["_INBOX.>", "_INBOX_switchyard-init.>", "sy.evt.>", "$JS.EVENT.>"] }
       }
     }
   ]
