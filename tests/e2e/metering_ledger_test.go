@@ -19,6 +19,7 @@ import (
 	"github.com/switchyard/switchyard/pkg/natsrpc"
 	"github.com/switchyard/switchyard/pkg/natsx"
 	"github.com/switchyard/switchyard/services/gateway/gatewayapp"
+	"github.com/switchyard/switchyard/services/metering/meteringapp"
 	"github.com/switchyard/switchyard/tests/fakes"
 	"github.com/switchyard/switchyard/tests/harness"
 )
@@ -223,27 +224,18 @@ func usageStreamEmpty(js jetstream.JetStream) bool {
 	return err == nil && info.State.Msgs == 0
 }
 
-// ledgerCheck counts sy_usage_ledger's entries and the client's ids that
-// are not among them.
+// ledgerCheck counts the request ids in metering's ledger and the
+// client's ids that are not among them.
 func ledgerCheck(t *testing.T, js jetstream.JetStream, seen *clientLedger) (entries, missing int) {
 	t.Helper()
-	ctx := context.Background()
-	kv, err := js.KeyValue(ctx, contract.BucketUsageLedger)
+	have, err := meteringapp.LedgerIDs(context.Background(), js)
 	if err != nil {
 		t.Fatal(err)
-	}
-	keys, err := kv.Keys(ctx)
-	if err != nil {
-		t.Fatal(err)
-	}
-	have := make(map[string]bool, len(keys))
-	for _, k := range keys {
-		have[k] = true
 	}
 	for id := range seen.ids {
-		if !have[contract.Key(id)] {
+		if _, ok := have[id]; !ok {
 			missing++
 		}
 	}
-	return len(keys), missing
+	return len(have), missing
 }

@@ -76,3 +76,10 @@ func New(cfg Config, log *slog.Logger) (*runtime.Service, error) {
 		return consumer.Run(ctx, ready)
 	}), nil
 }
+
+// LedgerIDs reads metering's whole ledger: every request id counted within
+// the ledger's TTL and the usage-stream sequence that counted it. It reads
+// the bucket from the start, so it is for tests and audits.
+func LedgerIDs(ctx context.Context, js jetstream.JetStream) (map[string]uint64, error) {
+	return store.LedgerIDs(ctx, js)
+}

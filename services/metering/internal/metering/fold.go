@@ -18,9 +18,9 @@ import (
 // in the rollup's RateLimited, not in Requests, and costs nothing.
 const OutcomeRateLimited = "rate_limited"
 
-// parallelism bounds concurrent KV writes within one run. Claims are
-// distinct keys and so are rollups, so their order does not matter; only
-// the order of runs does, and runs are applied one after another.
+// parallelism bounds concurrent rollup writes within one run. Rollups are
+// distinct keys, so their order does not matter; only the order of runs
+// does, and runs are applied one after another.
 const parallelism = 16
 
 type event struct {
@@ -98,16 +98,16 @@ func (c *Consumer) undecodable(seq uint64, err error) {
 	c.log.Error("dropping undecodable usage event", "seq", seq, "err", err)
 }
 
-// claim records each request id in the ledger and returns the events that
-// hold their claim (a duplicate of a request counted by another event is
+// claim records each request id in the ledger (one write per event minute
+// for the whole run, not one per id) and returns the events that hold
+// their claim (a duplicate of a request counted by another event is
 // dropped here).
 func (c *Consumer) claim(ctx context.Context, events []event) ([]event, error) {
-	won := make([]bool, len(events))
-	err := forEach(len(events), func(i int) error {
-		ok, err := c.store.Claim(ctx, events[i].ev.GetRequestId(), events[i].seq)
-		won[i] = ok
-		return err
-	})
+	claims := make([]store.Claim, len(events))
+	for i, e := range events {
+		claims[i] = store.Claim{RequestID: e.ev.GetRequestId(), Time: e.ev.GetTime().AsTime(), Seq: e.seq}
+	}
+	won, err := c.store.Claim(ctx, claims)
 	if err != nil {
 		return nil, err
 	}

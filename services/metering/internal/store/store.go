@@ -1,12 +1,11 @@
 // Package store keeps metering's state in JetStream KV: the ledger of
-// request ids already counted (sy_usage_ledger) and the rollups
-// (sy_usage). Each rollup remembers the last usage-stream sequence applied
+// request ids already counted (sy_usage_ledger, records of many ids per
+// event minute, see ledger.go) and the rollups (sy_usage). Each rollup remembers the last usage-stream sequence applied
 // to it, which is what makes re-applying a redelivered event a no-op.
 package store
 
 import (
 	"context"
-	"encoding/binary"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -54,52 +53,38 @@ func (r *Rollup) Key() string {
 
 // Store binds the two buckets.
 type Store struct {
-	ledger  jetstream.KeyValue
+	js      jetstream.JetStream
+	ledger  *ledgerIndex
 	rollups jetstream.KeyValue
 }
 
 // Open binds the buckets (EnsureTopology must have created them).
 func Open(ctx context.Context, js jetstream.JetStream) (*Store, error) {
-	l, err := js.KeyValue(ctx, contract.BucketUsageLedger)
-	if err != nil {
+	if _, err := js.KeyValue(ctx, contract.BucketUsageLedger); err != nil {
 		return nil, err
 	}
 	r, err := js.KeyValue(ctx, contract.BucketUsage)
 	if err != nil {
 		return nil, err
 	}
-	return &Store{ledger: l, rollups: r}, nil
+	return &Store{js: js, ledger: newLedgerIndex(js, contract.BucketUsageLedger), rollups: r}, nil
 }
 
-// Claim records that request id is counted by the event at stream sequence
-// seq. It returns false when another event (a duplicate beyond JetStream's
-// dedupe window) already claimed the id; a redelivery of the same event
-// claims it again successfully.
-func (s *Store) Claim(ctx context.Context, requestID string, seq uint64) (bool, error) {
-	var v [8]byte
-	binary.BigEndian.PutUint64(v[:], seq)
-	key := contract.Key(requestID)
-	_, err := s.ledger.Create(ctx, key, v[:])
-	if err == nil {
-		return true, nil
-	}
-	if !errors.Is(err, jetstream.ErrKeyExists) {
-		return false, err
-	}
-	e, err := s.ledger.Get(ctx, key)
-	if err != nil {
-		return false, err
-	}
-	return len(e.Value()) == 8 && binary.BigEndian.Uint64(e.Value()) == seq, nil
+// Claim decides, for each claim, whether its event counts: won[i] is
+// true when the request id is new (now durably claimed by claims[i].Seq)
+// or was claimed before by the same sequence (a redelivery); false when
+// another event (a duplicate beyond JetStream's dedupe window) holds it.
+// Not safe for concurrent use: metering applies one run at a time.
+func (s *Store) Claim(ctx context.Context, claims []Claim) ([]bool, error) {
+	return s.ledger.claim(ctx, claims)
 }
 
-// Counted reports whether request id has been counted.
+// Counted reports whether request id has been counted. It reads the whole
+// ledger (tests and audits only).
 func (s *Store) Counted(ctx context.Context, requestID string) (bool, error) {
-	_, err := s.ledger.Get(ctx, contract.Key(requestID))
-	if errors.Is(err, jetstream.ErrKeyNotFound) {
-		return false, nil
-	}
-	return err == nil, err
+	ids, err := LedgerIDs(ctx, s.js)
+	_, ok := ids[requestID]
+	return ok, err
 }
 
 // Apply folds fn into the rollup at key with compare-and-set, retrying on

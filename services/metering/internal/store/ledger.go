@@ -1,0 +1,290 @@
+package store
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strconv"
+	"time"
+
+	"github.com/nats-io/nats.go/jetstream"
+	"google.golang.org/protobuf/encoding/protowire"
+
+	"github.com/switchyard/switchyard/pkg/contract"
+)
+
+// The ledger remembers which usage-stream sequence counted each request id.
+//
+// It used to be one KV entry per request id, i.e. one synchronously fsynced
+// JetStream write per request. Now a run of claims is written as a few
+// records, one per event minute (the minute of the event's own Time, which
+// every copy of an event carries unchanged), each holding many
+// (request id, sequence) pairs under the key m.<minute>.<n>. A duplicate can
+// only have been claimed in its own minute, so the ledger keeps an
+// in-memory index of the minutes it recently touched and reads any other
+// minute back from the bucket when an event of that minute shows up.
+//
+// Every record is published with Nats-Expected-Last-Sequence set to the
+// last ledger sequence this index has seen, so a write succeeds only if no
+// other metering replica wrote since: the index is then exactly the ledger
+// for the minutes it holds. A conflict drops the index and reads it again.
+// Claims are durable before the rollups change, as with one entry per id.
+
+const (
+	ledgerPrefix = "m."
+	// maxIDsPerRecord keeps a record well below NATS's 1 MiB payload limit
+	// (request ids are ~30 bytes).
+	maxIDsPerRecord = 4096
+	// indexBudget bounds the request ids held in memory; least recently
+	// used minutes beyond it are dropped and read back when needed.
+	indexBudget     = 200_000
+	conflictRetries = 5
+)
+
+// errConflict is a ledger write refused because another writer appended
+// first.
+var errConflict = errors.New("ledger: written by another metering replica")
+
+// Claim asks that RequestID be counted by the event at stream sequence
+// Seq; Time is the event's time.
+type Claim struct {
+	RequestID string
+	Time      time.Time
+	Seq       uint64
+}
+
+type ledgerIndex struct {
+	js      jetstream.JetStream
+	subject string // $KV.<bucket>.
+	stream  string
+	synced  bool   // last is the stream's last sequence as read or written
+	last    uint64 // ledger stream sequence the index has seen
+	minutes map[int64]*minuteIDs
+	ids     int
+	tick    uint64
+}
+
+type minuteIDs struct {
+	ids  map[string]uint64
+	used uint64
+}
+
+func newLedgerIndex(js jetstream.JetStream, bucket string) *ledgerIndex {
+	return &ledgerIndex{js: js, subject: "$KV." + bucket + ".", stream: "KV_" + bucket,
+		minutes: map[int64]*minuteIDs{}}
+}
+
+func minuteOf(t time.Time) int64 { return t.Unix() / 60 }
+
+// claim decides each claim and makes the new ones durable. won[i] is true
+// when claims[i] holds the id: it is new, or it was claimed before by the
+// same sequence (a redelivery). The first of two claims of one id in the
+// same call wins.
+func (l *ledgerIndex) claim(ctx context.Context, claims []Claim) ([]bool, error) {
+	for attempt := 0; ; attempt++ {
+		won, err := l.tryClaim(ctx, claims)
+		if !errors.Is(err, errConflict) || attempt >= conflictRetries {
+			if err != nil {
+				l.reset()
+			}
+			return won, err
+		}
+		l.reset()
+	}
+}
+
+func (l *ledgerIndex) reset() {
+	l.synced, l.minutes, l.ids = false, map[int64]*minuteIDs{}, 0
+}
+
+func (l *ledgerIndex) tryClaim(ctx context.Context, claims []Claim) ([]bool, error) {
+	if err := l.sync(ctx); err != nil {
+		return nil, err
+	}
+	l.tick++
+	won := make([]bool, len(claims))
+	fresh := map[int64][]int{}
+	pending := map[string]bool{}
+	for i, c := range claims {
+		m, err := l.minute(ctx, minuteOf(c.Time))
+		if err != nil {
+			return nil, err
+		}
+		if seq, ok := m.ids[c.RequestID]; ok {
+			won[i] = seq == c.Seq
+			continue
+		}
+		if !pending[c.RequestID] {
+			pending[c.RequestID], won[i] = true, true
+			fresh[minuteOf(c.Time)] = append(fresh[minuteOf(c.Time)], i)
+		}
+	}
+	for minute, idx := range fresh {
+		if err := l.write(ctx, minute, claims, idx); err != nil {
+			return nil, err
+		}
+	}
+	l.evict()
+	return won, nil
+}
+
+// sync reads the ledger stream's last sequence after a start or a reset.
+func (l *ledgerIndex) sync(ctx context.Context) error {
+	if l.synced {
+		return nil
+	}
+	s, err := l.js.Stream(ctx, l.stream)
+	if err != nil {
+		return err
+	}
+	info, err := s.Info(ctx)
+	if err != nil {
+		return err
+	}
+	l.last, l.synced = info.State.LastSeq, true
+	return nil
+}
+
+// minute returns the index of one minute, reading it from the bucket when
+// it is not held.
+func (l *ledgerIndex) minute(ctx context.Context, minute int64) (*minuteIDs, error) {
+	if m := l.minutes[minute]; m != nil {
+		m.used = l.tick
+		return m, nil
+	}
+	m := &minuteIDs{ids: map[string]uint64{}, used: l.tick}
+	err := l.read(ctx, l.subject+ledgerPrefix+strconv.FormatInt(minute, 10)+".>", func(id string, seq uint64) {
+		if _, ok := m.ids[id]; !ok {
+			m.ids[id] = seq
+		}
+	})
+	if err != nil {
+		return nil, err
+	}
+	l.minutes[minute] = m
+	l.ids += len(m.ids)
+	return m, nil
+}
+
+// write appends the claims idx of one minute, in records of at most
+// maxIDsPerRecord, each conditional on the ledger not having moved.
+func (l *ledgerIndex) write(ctx context.Context, minute int64, claims []Claim, idx []int) error {
+	m := l.minutes[minute]
+	for len(idx) > 0 {
+		part := idx[:min(len(idx), maxIDsPerRecord)]
+		idx = idx[len(part):]
+		var rec []byte
+		for _, i := range part {
+			rec = protowire.AppendBytes(rec, []byte(claims[i].RequestID))
+			rec = protowire.AppendVarint(rec, claims[i].Seq)
+		}
+		// The key names the sequence the record will get, so no two records
+		// share a key (the bucket keeps one value per key).
+		key := fmt.Sprintf("%s%d.%d", ledgerPrefix, minute, l.last+1)
+		ack, err := l.js.Publish(ctx, l.subject+key, rec, jetstream.WithExpectLastSequence(l.last))
+		var apiErr *jetstream.APIError
+		if errors.As(err, &apiErr) && (apiErr.ErrorCode == jetstream.JSErrCodeStreamWrongLastSequence ||
+			apiErr.ErrorCode == jetstream.JSErrCodeStreamWrongLastSequenceConstant) {
+			return errConflict
+		}
+		if err != nil {
+			return fmt.Errorf("ledger write: %w", err)
+		}
+		l.last = ack.Sequence
+		for _, i := range part {
+			m.ids[claims[i].RequestID] = claims[i].Seq
+		}
+		l.ids += len(part)
+	}
+	return nil
+}
+
+// evict drops least recently used minutes while the index is over budget;
+// minutes used by the current claim stay.
+func (l *ledgerIndex) evict() {
+	for l.ids > indexBudget {
+		var oldest int64
+		var found bool
+		for k, m := range l.minutes {
+			if m.used < l.tick && (!found || m.used < l.minutes[oldest].used) {
+				oldest, found = k, true
+			}
+		}
+		if !found {
+			return
+		}
+		l.ids -= len(l.minutes[oldest].ids)
+		delete(l.minutes, oldest)
+	}
+}
+
+// read calls fn for every (request id, sequence) in the records whose
+// subject matches filter, oldest first.
+func (l *ledgerIndex) read(ctx context.Context, filter string, fn func(id string, seq uint64)) error {
+	cons, err := l.js.OrderedConsumer(ctx, l.stream, jetstream.OrderedConsumerConfig{
+		FilterSubjects: []string{filter}, DeliverPolicy: jetstream.DeliverAllPolicy})
+	if err != nil {
+		return err
+	}
+	info, err := cons.Info(ctx)
+	if err != nil {
+		return err
+	}
+	for remaining := info.NumPending; remaining > 0; {
+		batch, err := cons.Fetch(int(min(remaining, 512)), jetstream.FetchMaxWait(5*time.Second))
+		if err != nil {
+			return err
+		}
+		got := 0
+		for msg := range batch.Messages() {
+			got++
+			if err := decodeRecord(msg.Data(), fn); err != nil {
+				return fmt.Errorf("ledger record %s: %w", msg.Subject(), err)
+			}
+			if meta, err := msg.Metadata(); err == nil && meta.NumPending == 0 {
+				return nil
+			}
+		}
+		if err := batch.Error(); err != nil {
+			return err
+		}
+		if got == 0 {
+			return errors.New("ledger read: no progress")
+		}
+		remaining -= uint64(min(uint64(got), remaining))
+	}
+	return nil
+}
+
+var errBadRecord = errors.New("malformed ledger record")
+
+func decodeRecord(rec []byte, fn func(id string, seq uint64)) error {
+	for len(rec) > 0 {
+		id, n := protowire.ConsumeBytes(rec)
+		if n < 0 {
+			return errBadRecord
+		}
+		rec = rec[n:]
+		seq, n := protowire.ConsumeVarint(rec)
+		if n < 0 {
+			return errBadRecord
+		}
+		rec = rec[n:]
+		fn(string(id), seq)
+	}
+	return nil
+}
+
+// LedgerIDs reads the whole ledger: every request id counted within the
+// ledger's TTL and the stream sequence that counted it. It reads the
+// bucket from the start; for tests and audits, not the request path.
+func LedgerIDs(ctx context.Context, js jetstream.JetStream) (map[string]uint64, error) {
+	l := newLedgerIndex(js, contract.BucketUsageLedger)
+	out := map[string]uint64{}
+	err := l.read(ctx, l.subject+ledgerPrefix+">", func(id string, seq uint64) {
+		if _, ok := out[id]; !ok {
+			out[id] = seq
+		}
+	})
+	return out, err
+}
