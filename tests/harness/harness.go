@@ -48,6 +48,8 @@ type Gateway struct {
 	// NC is a test connection to the gateway's NATS.
 	NC *nats.Conn
 	JS jetstream.JetStream
+
+	router *gatewayapp.Gateway
 }
 
 // Options adjust the gateway.
@@ -105,7 +107,7 @@ func Start(t testing.TB, mode Mode, opts Options) *Gateway {
 		cancel()
 		wg.Wait()
 	})
-	g := &Gateway{NATSURL: common.NATS.URL}
+	g := &Gateway{NATSURL: common.NATS.URL, router: router}
 	g.EdgeURL = edgeURL(t, router)
 	waitReady(t, mods)
 	nc, err := natsx.Connect(natsx.ConnConfig{URL: g.NATSURL, Name: "test-client"}, log)
@@ -239,9 +241,25 @@ func (g *Gateway) KeyCount(t testing.TB, bucket string) int {
 	return len(keys)
 }
 
-// UsageEventsPublished is the usage stream's last sequence: how many usage
-// events were ever accepted.
+// UsageEventsPublished is how many usage events the gateway's router has
+// had acknowledged by JetStream: events, not stream messages, so it holds
+// with usage batching (the default) too. It first waits (up to 10 s) until
+// the router has no event pending, so a batch still lingering is counted
+// in the snapshot it belongs to.
 func (g *Gateway) UsageEventsPublished(t testing.TB) uint64 {
+	t.Helper()
+	var published int64
+	Eventually(t, 10*time.Second, "usage events published", func() bool {
+		var pending int64
+		published, pending = g.router.Router.UsageEvents()
+		return pending == 0
+	})
+	return uint64(published)
+}
+
+// UsageMessagesPublished is the usage stream's last sequence: how many
+// JetStream messages (single events or batches) were ever accepted.
+func (g *Gateway) UsageMessagesPublished(t testing.TB) uint64 {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()

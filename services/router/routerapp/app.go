@@ -14,6 +14,7 @@ import (
 	"net"
 	"net/http"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/switchyard/switchyard/pkg/contract"
@@ -92,6 +93,20 @@ type App struct {
 	ready runtime.Readiness
 	// auth authenticates edge requests from the sy_keys snapshot.
 	auth *keys.Authenticator
+	// usage is the running usage publisher, for UsageEvents.
+	usage atomic.Pointer[usage.Publisher]
+}
+
+// UsageEvents reports this router's usage events since it started:
+// published is how many JetStream acknowledged (events, not messages: a
+// batch of N counts N), pending how many were accepted and are not
+// published yet. Both are zero before Run has started the publisher.
+func (a *App) UsageEvents() (published, pending int64) {
+	if p := a.usage.Load(); p != nil {
+		s := p.Stats()
+		return s.Published, s.Queued
+	}
+	return 0, 0
 }
 
 // New validates cfg.
@@ -141,6 +156,7 @@ func (a *App) Run(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
+	a.usage.Store(pub)
 	limiter, backend, closeLimiter, err := newLimiter(a.cfg.Limits, a.log)
 	if err != nil {
 		return err

@@ -55,6 +55,7 @@ type Claim struct {
 
 type ledgerIndex struct {
 	js      jetstream.JetStream
+	kv      jetstream.KeyValue
 	subject string // $KV.<bucket>.
 	stream  string
 	synced  bool   // last is the stream's last sequence as read or written
@@ -69,8 +70,8 @@ type minuteIDs struct {
 	used uint64
 }
 
-func newLedgerIndex(js jetstream.JetStream, bucket string) *ledgerIndex {
-	return &ledgerIndex{js: js, subject: "$KV." + bucket + ".", stream: "KV_" + bucket,
+func newLedgerIndex(js jetstream.JetStream, kv jetstream.KeyValue) *ledgerIndex {
+	return &ledgerIndex{js: js, kv: kv, subject: "$KV." + kv.Bucket() + ".", stream: "KV_" + kv.Bucket(),
 		minutes: map[int64]*minuteIDs{}}
 }
 
@@ -153,7 +154,7 @@ func (l *ledgerIndex) minute(ctx context.Context, minute int64) (*minuteIDs, err
 		return m, nil
 	}
 	m := &minuteIDs{ids: map[string]uint64{}, used: l.tick}
-	err := l.read(ctx, l.subject+ledgerPrefix+strconv.FormatInt(minute, 10)+".>", func(id string, seq uint64) {
+	err := l.read(ctx, ledgerPrefix+strconv.FormatInt(minute, 10)+".>", func(id string, seq uint64) {
 		if _, ok := m.ids[id]; !ok {
 			m.ids[id] = seq
 		}
@@ -218,42 +219,31 @@ func (l *ledgerIndex) evict() {
 	}
 }
 
-// read calls fn for every (request id, sequence) in the records whose
-// subject matches filter, oldest first.
+// read calls fn for every (request id, sequence) in the records whose key
+// matches filter. It uses the KV watcher (what a service's NATS user may
+// do on a bucket it owns) and stops at the end of the initial values.
 func (l *ledgerIndex) read(ctx context.Context, filter string, fn func(id string, seq uint64)) error {
-	cons, err := l.js.OrderedConsumer(ctx, l.stream, jetstream.OrderedConsumerConfig{
-		FilterSubjects: []string{filter}, DeliverPolicy: jetstream.DeliverAllPolicy})
+	w, err := l.kv.Watch(ctx, filter, jetstream.IgnoreDeletes())
 	if err != nil {
 		return err
 	}
-	info, err := cons.Info(ctx)
-	if err != nil {
-		return err
-	}
-	for remaining := info.NumPending; remaining > 0; {
-		batch, err := cons.Fetch(int(min(remaining, 512)), jetstream.FetchMaxWait(5*time.Second))
-		if err != nil {
-			return err
-		}
-		got := 0
-		for msg := range batch.Messages() {
-			got++
-			if err := decodeRecord(msg.Data(), fn); err != nil {
-				return fmt.Errorf("ledger record %s: %w", msg.Subject(), err)
+	defer func() { _ = w.Stop() }()
+	for {
+		select {
+		case e, ok := <-w.Updates():
+			if !ok {
+				return errors.New("ledger read: watcher closed")
 			}
-			if meta, err := msg.Metadata(); err == nil && meta.NumPending == 0 {
-				return nil
+			if e == nil {
+				return nil // the initial values are done
 			}
+			if err := decodeRecord(e.Value(), fn); err != nil {
+				return fmt.Errorf("ledger record %s: %w", e.Key(), err)
+			}
+		case <-ctx.Done():
+			return ctx.Err()
 		}
-		if err := batch.Error(); err != nil {
-			return err
-		}
-		if got == 0 {
-			return errors.New("ledger read: no progress")
-		}
-		remaining -= uint64(min(uint64(got), remaining))
 	}
-	return nil
 }
 
 var errBadRecord = errors.New("malformed ledger record")
@@ -279,9 +269,12 @@ func decodeRecord(rec []byte, fn func(id string, seq uint64)) error {
 // ledger's TTL and the stream sequence that counted it. It reads the
 // bucket from the start; for tests and audits, not the request path.
 func LedgerIDs(ctx context.Context, js jetstream.JetStream) (map[string]uint64, error) {
-	l := newLedgerIndex(js, contract.BucketUsageLedger)
+	kv, err := js.KeyValue(ctx, contract.BucketUsageLedger)
+	if err != nil {
+		return nil, err
+	}
 	out := map[string]uint64{}
-	err := l.read(ctx, l.subject+ledgerPrefix+">", func(id string, seq uint64) {
+	err = newLedgerIndex(js, kv).read(ctx, ledgerPrefix+">", func(id string, seq uint64) {
 		if _, ok := out[id]; !ok {
 			out[id] = seq
 		}

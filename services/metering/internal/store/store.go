@@ -60,14 +60,15 @@ type Store struct {
 
 // Open binds the buckets (EnsureTopology must have created them).
 func Open(ctx context.Context, js jetstream.JetStream) (*Store, error) {
-	if _, err := js.KeyValue(ctx, contract.BucketUsageLedger); err != nil {
+	l, err := js.KeyValue(ctx, contract.BucketUsageLedger)
+	if err != nil {
 		return nil, err
 	}
 	r, err := js.KeyValue(ctx, contract.BucketUsage)
 	if err != nil {
 		return nil, err
 	}
-	return &Store{js: js, ledger: newLedgerIndex(js, contract.BucketUsageLedger), rollups: r}, nil
+	return &Store{js: js, ledger: newLedgerIndex(js, l), rollups: r}, nil
 }
 
 // Claim decides, for each claim, whether its event counts: won[i] is

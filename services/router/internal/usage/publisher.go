@@ -62,7 +62,7 @@ func (c *Config) RegisterFlags(fs *flag.FlagSet, prefix string) {
 	fs.DurationVar(&c.DrainTimeout, prefix+"usage-drain-timeout", 10*time.Second, "how long shutdown keeps publishing queued usage events")
 	fs.StringVar(&c.SpoolDir, prefix+"usage-spool-dir", "", "directory of the on-disk usage spool, so queued usage events survive a router restart or crash (empty: memory only)")
 	fs.Int64Var(&c.SpoolMaxBytes, prefix+"usage-spool-max-bytes", 1<<30, "largest usage spool on disk; events beyond it are dropped and counted")
-	fs.IntVar(&c.BatchMax, prefix+"usage-batch-max", 1, "usage events of one consumer per JetStream message (1: one message per event; more divides the stream's write+fsync+ack cost, see BENCHMARKS.md)")
+	fs.IntVar(&c.BatchMax, prefix+"usage-batch-max", 256, "usage events of one consumer per JetStream message (1: one message per event; more divides the stream's write+fsync+ack cost, see BENCHMARKS.md)")
 	fs.DurationVar(&c.BatchLinger, prefix+"usage-batch-linger", 10*time.Millisecond, "how long a usage batch waits for more events (with -usage-batch-max > 1)")
 }
 
