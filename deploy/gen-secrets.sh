@@ -10,7 +10,8 @@
 # Existing files are kept, so re-running never rotates a live stack's secrets.
 # Nothing here is for production: there, use your own PKI and secret store.
 set -euo pipefail
-dir="$(cd "$(dirname "$0")" && pwd)/.secrets"
+# SWITCHYARD_SECRETS_DIR puts them elsewhere (the system tests use a temp dir).
+dir="${SWITCHYARD_SECRETS_DIR:-$(cd "$(dirname "$0")" && pwd)/.secrets}"
 users=(registry credential healthcheck router metering admin)
 umask 077
 mkdir -p "$dir/tls"
