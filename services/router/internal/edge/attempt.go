@@ -26,12 +26,10 @@ const (
 // service can take the request this answer is relayed as it would have
 // been without fallback.
 type failed struct {
-	route  *routes.Route
-	ex     *exchange
-	ctx    context.Context
-	cancel context.CancelCauseFunc
-	resp   *http.Response
-	err    error
+	route *routes.Route
+	ex    *exchange
+	resp  *http.Response
+	err   error
 }
 
 // try sends the request to the plan's candidates in order until one
@@ -43,11 +41,6 @@ type failed struct {
 func (s *Server) try(w http.ResponseWriter, in *inbound, lim *limits, c *call, p *plan, adm *admission, f forwarded) {
 	var last *failed
 	var limited *ratelimit.Decision
-	defer func() {
-		if last != nil {
-			last.cancel(nil)
-		}
-	}()
 	tried := 0
 	for _, rt := range p.candidates {
 		if tried == s.budget.cfg.MaxAttempts || clientLeft(lim.ctx) {
@@ -66,15 +59,12 @@ func (s *Server) try(w http.ResponseWriter, in *inbound, lim *limits, c *call, p
 		if done {
 			return
 		}
-		if last != nil {
-			last.cancel(nil)
-		}
 		last = fail
 	}
 	switch {
 	case last != nil:
 		c.route, c.stream = last.route, last.ex.stream
-		s.relay(w, last.ctx, last.cancel, c, last.ex, last.resp, last.err)
+		s.relay(w, lim, c, last.ex, last.resp, last.err)
 	case limited != nil:
 		c.status, c.outcome, c.reached = http.StatusTooManyRequests, outcomeRateLimited, true
 		s.writeRateLimited(w, in, p.model, limited)
@@ -129,42 +119,43 @@ func (s *Server) attempt(w http.ResponseWriter, in *inbound, lim *limits, c *cal
 		writeErr(w, err)
 		return nil
 	}
-	ctx, cancel := context.WithCancelCause(lim.ctx)
-	firstByte := time.AfterFunc(s.cfg.FirstByteTimeout, func() { cancel(errFirstByteTimeout) })
+	// The attempt shares the request's context: a failed attempt's body is
+	// buffered before the next, and a first-byte timeout ends the request
+	// (it is not worth a fallback), so nothing needs cancelling alone.
+	ctx := lim.ctx
+	lim.await(s.cfg.FirstByteTimeout, errFirstByteTimeout)
 	protocol := rt.Service.GetProtocol()
 	sctx, span := metrics.StartUpstreamSpan(ctx, in.operation, model, rt.Name(), protocol, label)
 	began := time.Now()
 	resp, err := s.send(sctx, rt, up, in.r.Header, ex.stream)
-	firstByte.Stop()
+	lim.done()
 	s.cfg.Circuits.RecordCall(rt.Name(), resp, err, clientLeft(ctx))
 	c.route, c.model, c.stream, c.reached = rt, model, ex.stream, true
 	if fallbackWorthy(ctx, resp, err) {
 		status := bufferBody(resp, s.cfg.MaxUpstreamBytes)
 		metrics.ObserveUpstreamOp(in.operation, rt.Name(), protocol, model, status, errTypeOf(ctx, status, err), time.Since(began), label)
 		metrics.EndUpstreamSpan(span, status, err)
-		return &failed{route: rt, ex: ex, ctx: ctx, cancel: cancel, resp: resp, err: err}
+		return &failed{route: rt, ex: ex, resp: resp, err: err}
 	}
-	defer cancel(nil)
-	s.relay(w, ctx, cancel, c, ex, resp, err)
+	s.relay(w, lim, c, ex, resp, err)
 	metrics.ObserveUpstreamOp(in.operation, rt.Name(), protocol, model, c.status, outcomeErrType(ctx, c, err), time.Since(began), label)
 	metrics.EndUpstreamSpan(span, c.status, err)
 	return nil
 }
 
 // relay answers the client from one upstream call.
-func (s *Server) relay(w http.ResponseWriter, ctx context.Context, cancel context.CancelCauseFunc, c *call,
-	ex *exchange, resp *http.Response, err error) {
+func (s *Server) relay(w http.ResponseWriter, lim *limits, c *call, ex *exchange, resp *http.Response, err error) {
 	if err != nil {
-		s.upstreamFailed(w, ctx, c, err)
+		s.upstreamFailed(w, lim.ctx, c, err)
 		return
 	}
 	defer resp.Body.Close()
 	c.status = resp.StatusCode
 	if ex.stream && resp.StatusCode == http.StatusOK {
-		s.relayStream(w, ctx, cancel, c, ex, resp)
+		s.relayStream(w, lim, c, ex, resp)
 		return
 	}
-	s.relayBody(w, ctx, c, ex, resp)
+	s.relayBody(w, lim.ctx, c, ex, resp)
 }
 
 // fallbackWorthy: a connect failure (not a timeout the edge enforced, not

@@ -84,36 +84,6 @@ func (s *Server) forward(w http.ResponseWriter, in *inbound, f forwarded) {
 	s.try(w, in, lim, c, p, adm, f)
 }
 
-// limits is the one context that carries the request-wide limits; its
-// cause says which one fired. A client that goes away cancels it too,
-// which cancels the upstream call. Each attempt adds its own first-byte
-// timer (attempt.go).
-type limits struct {
-	ctx    context.Context
-	cancel context.CancelCauseFunc
-	total  *time.Timer
-}
-
-// newLimits arms the total timer; call release when the request ends.
-func (s *Server) newLimits(parent context.Context) *limits {
-	ctx, cancel := context.WithCancelCause(parent)
-	return &limits{ctx: ctx, cancel: cancel,
-		total: time.AfterFunc(s.cfg.TotalTimeout, func() { cancel(errTotalTimeout) })}
-}
-
-func (l *limits) release() {
-	l.total.Stop()
-	l.cancel(nil)
-}
-
-// Why a forwarded request's context ended, when the gateway ended it.
-var (
-	errTotalTimeout     = errors.New("total request timeout")
-	errFirstByteTimeout = errors.New("upstream first-byte timeout")
-	errIdleTimeout      = errors.New("upstream stream idle timeout")
-	errClientGone       = errors.New("client went away")
-)
-
 // clientLeft reports whether ctx ended because the client went away
 // (its connection closed, or a write to it failed).
 func clientLeft(ctx context.Context) bool {
@@ -132,13 +102,34 @@ func (s *Server) send(ctx context.Context, rt *routes.Route, up translate.Upstre
 		return nil, err
 	}
 	setUpstreamHeaders(req.Header, inbound, forwardedHeaders, rt.Service.GetProtocol(), rt.Key.Reveal())
-	req.Header.Set("Content-Type", "application/json")
+	req.Header["Content-Type"] = headerJSON
 	if stream {
-		req.Header.Set("Accept", "text/event-stream")
+		req.Header["Accept"] = headerEventStream
 	} else {
-		req.Header.Set("Accept", "application/json")
+		req.Header["Accept"] = headerJSON
 	}
-	return rt.Client.Do(req)
+	return roundTrip(rt.Client, req)
+}
+
+// Shared header values, never modified: setting them allocates nothing.
+var (
+	headerJSON        = []string{"application/json"}
+	headerEventStream = []string{"text/event-stream"}
+)
+
+// roundTrip sends req with c's transport. The outbound clients follow no
+// redirects and have no client-wide timeout (pkg/outbound), so
+// http.Client.Do would add only a copy of the request headers (kept for
+// redirects) and an error wrapper; the edge's limits are in req's context.
+func roundTrip(c *http.Client, req *http.Request) (*http.Response, error) {
+	if c.CheckRedirect == nil || c.Timeout != 0 || c.Jar != nil {
+		return c.Do(req) // not an outbound client: keep the client's semantics
+	}
+	t := c.Transport
+	if t == nil {
+		t = http.DefaultTransport
+	}
+	return t.RoundTrip(req)
 }
 
 func (s *Server) upstreamFailed(w http.ResponseWriter, ctx context.Context, c *call, err error) {
@@ -172,7 +163,7 @@ func (s *Server) relayBody(w http.ResponseWriter, ctx context.Context, c *call, 
 		return
 	}
 	c.outcome = outcomeComplete
-	w.Header().Set("Content-Type", "application/json")
+	w.Header()["Content-Type"] = headerJSON
 	w.WriteHeader(http.StatusOK)
 	if _, err := w.Write(out); err != nil {
 		c.outcome = outcomeCancelled

@@ -80,19 +80,18 @@ func (s *Server) passOn(w http.ResponseWriter, in *inbound, rt *routes.Route, ad
 	}()
 	lim := s.newLimits(ctx)
 	defer lim.release()
-	actx, cancel := context.WithCancelCause(lim.ctx)
-	defer cancel(nil)
-	firstByte := time.AfterFunc(s.cfg.FirstByteTimeout, func() { cancel(errFirstByteTimeout) })
+	actx := lim.ctx
+	lim.await(s.cfg.FirstByteTimeout, errFirstByteTimeout)
 	sctx, uspan := metrics.StartUpstreamSpan(actx, in.operation, c.model, rt.Name(), rt.Service.GetProtocol(), attemptFirst)
 	began := time.Now()
-	resp, err := rt.Client.Do(req.WithContext(sctx))
-	firstByte.Stop()
+	resp, err := roundTrip(rt.Client, req.WithContext(sctx))
+	lim.done()
 	s.cfg.Circuits.RecordCall(rt.Name(), resp, err, clientLeft(actx))
 	if err != nil {
 		s.upstreamFailed(w, actx, c, err)
 	} else {
 		defer resp.Body.Close()
-		s.relayRaw(w, actx, cancel, c, resp)
+		s.relayRaw(w, lim, c, resp)
 	}
 	metrics.ObserveUpstreamOp(in.operation, rt.Name(), rt.Service.GetProtocol(), c.model, c.status, outcomeErrType(actx, c, err), time.Since(began), attemptFirst)
 	metrics.EndUpstreamSpan(uspan, c.status, err)
@@ -130,20 +129,20 @@ func passthroughURL(base, escapedPath string, r *http.Request) string {
 // relayRaw copies the upstream's answer to the client as it arrives; each
 // read resets the idle timer and is flushed. A JSON answer up to
 // MaxUpstreamBytes is kept to read its usage block.
-func (s *Server) relayRaw(w http.ResponseWriter, ctx context.Context, cancel context.CancelCauseFunc, c *call, resp *http.Response) {
+func (s *Server) relayRaw(w http.ResponseWriter, lim *limits, c *call, resp *http.Response) {
 	c.status = resp.StatusCode
 	copyResponseHeaders(w.Header(), resp.Header)
 	w.WriteHeader(resp.StatusCode)
 	rc := http.NewResponseController(w)
-	idle := time.AfterFunc(s.cfg.StreamIdleTimeout, func() { cancel(errIdleTimeout) })
-	defer idle.Stop()
+	lim.await(s.cfg.StreamIdleTimeout, errIdleTimeout)
+	defer lim.done()
 	var kept []byte
 	keep := isJSON(resp.Header.Get("Content-Type"))
 	buf := make([]byte, 32<<10)
 	for {
 		n, err := resp.Body.Read(buf)
 		if n > 0 {
-			idle.Reset(s.cfg.StreamIdleTimeout)
+			lim.touch()
 			if c.ttft == 0 {
 				c.ttft = time.Since(c.start)
 			}
@@ -151,13 +150,13 @@ func (s *Server) relayRaw(w http.ResponseWriter, ctx context.Context, cancel con
 				kept = append(kept, buf[:n]...)
 			}
 			if werr := s.writeChunk(w, rc, buf[:n]); werr != nil {
-				cancel(errClientGone)
+				lim.cancel(errClientGone)
 				c.outcome = outcomeCancelled
 				return
 			}
 		}
 		if err != nil {
-			s.endRaw(ctx, c, kept, err)
+			s.endRaw(lim.ctx, c, kept, err)
 			return
 		}
 	}

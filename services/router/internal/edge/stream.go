@@ -17,8 +17,7 @@ import (
 // the reader's buffer, so no chunk waits for a later upstream read. Once
 // the first byte has gone to the client an error can only end the stream
 // with an error event, never a clean close.
-func (s *Server) relayStream(w http.ResponseWriter, ctx context.Context, cancel context.CancelCauseFunc,
-	c *call, ex *exchange, resp *http.Response) {
+func (s *Server) relayStream(w http.ResponseWriter, lim *limits, c *call, ex *exchange, resp *http.Response) {
 	sse.SetHeaders(w.Header())
 	w.WriteHeader(http.StatusOK)
 	out := sse.NewWriter(w, sse.WithWriteTimeout(s.cfg.WriteTimeout))
@@ -28,13 +27,13 @@ func (s *Server) relayStream(w http.ResponseWriter, ctx context.Context, cancel 
 			c.ttft = time.Since(c.start)
 		}
 		if err := out.QueueData(chunk); err != nil {
-			cancel(errClientGone) // a failed write or write deadline: the client is gone or stalled
+			lim.cancel(errClientGone) // a failed write or write deadline: the client is gone or stalled
 			return errClientGone
 		}
 		return nil
 	}
-	idle := time.AfterFunc(s.cfg.StreamIdleTimeout, func() { cancel(errIdleTimeout) })
-	defer idle.Stop()
+	lim.await(s.cfg.StreamIdleTimeout, errIdleTimeout)
+	defer lim.done()
 	in := sse.NewReader(resp.Body, s.cfg.MaxEventBytes)
 	var err error
 	for {
@@ -43,19 +42,19 @@ func (s *Server) relayStream(w http.ResponseWriter, ctx context.Context, cancel 
 		if err != nil {
 			break
 		}
-		idle.Reset(s.cfg.StreamIdleTimeout)
+		lim.touch()
 		if err = st.Event(ev, emit); err != nil {
 			break
 		}
 		if !in.EventBuffered() {
 			if err = out.Flush(); err != nil {
-				cancel(errClientGone)
+				lim.cancel(errClientGone)
 				err = errClientGone
 				break
 			}
 		}
 	}
-	s.finishStream(ctx, c, st, out, emit, err)
+	s.finishStream(lim.ctx, c, st, out, emit, err)
 }
 
 // finishStream ends the stream: [DONE] after a clean upstream EOF, an error
