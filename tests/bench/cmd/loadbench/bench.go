@@ -22,17 +22,27 @@ type bench struct {
 	workDir  string
 	fakes    map[string]*proc // by scenario name
 	bare     *proc
-	gateway  *proc
-	edgePort int
+	gateways map[string]*gateway // by target: switchyard, and switchyard-b when asked for
 	targets  []string
 	loads    []float64 // 1-minute load average before each path's round
-	// consumerKey is the key the load generator presents to switchyard
-	// (a placeholder with -features=off).
+}
+
+// gateway is one switchyard process and what the load generator needs to
+// reach it.
+type gateway struct {
+	proc     *proc
+	edgePort int
+	natsPort int
+	// consumerKey is the key the load generator presents (a placeholder
+	// with -features=off).
 	consumerKey string
 }
 
 func (b *bench) all() []*proc {
-	out := []*proc{b.bare, b.gateway}
+	out := []*proc{b.bare}
+	for _, g := range b.gateways {
+		out = append(out, g.proc)
+	}
 	for _, f := range b.fakes {
 		out = append(out, f)
 	}
@@ -42,7 +52,7 @@ func (b *bench) all() []*proc {
 // startBench starts the fakes, bareproxy and switchyard, and registers
 // every scenario's upstream with switchyard.
 func startBench(ctx context.Context, cfg config, scs []scenario) (*bench, error) {
-	b := &bench{cfg: cfg, fakes: map[string]*proc{}, edgePort: cfg.portBase + 80,
+	b := &bench{cfg: cfg, fakes: map[string]*proc{}, gateways: map[string]*gateway{},
 		targets: strings.Split(cfg.targetNames, ",")}
 	var err error
 	if b.workDir = cfg.workDir; b.workDir == "" {
@@ -77,8 +87,12 @@ func (b *bench) startServers(ctx context.Context, scs []scenario) error {
 	if b.bare, err = startProc(b.workDir, "bareproxy", filepath.Join(b.cfg.bin, "bareproxy"), bareArgs...); err != nil {
 		return err
 	}
-	if b.gateway, err = b.startSwitchyard(); err != nil {
-		return err
+	for _, t := range b.targets {
+		if t == targetSwitchyard || t == targetSwitchyardB {
+			if b.gateways[t], err = b.startSwitchyard(t); err != nil {
+				return err
+			}
+		}
 	}
 	waitCtx, cancel := context.WithTimeout(ctx, 60*time.Second)
 	defer cancel()
@@ -89,32 +103,49 @@ func (b *bench) startServers(ctx context.Context, scs []scenario) error {
 			}
 		}
 	}
-	return b.registerAll(waitCtx, scs)
+	for _, g := range b.gateways {
+		if err := b.registerAll(waitCtx, g, scs); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
-// startSwitchyard runs the all-in-one gateway on its own ports and data
+// startSwitchyard runs an all-in-one gateway on its own ports and data
 // dir, with the default (production) configuration except for logging
-// at warn and loopback upstreams allowed.
-func (b *bench) startSwitchyard() (*proc, error) {
-	base := b.cfg.portBase
-	bin, args := "switchyard", []string{}
-	if b.cfg.pprofDir != "" {
-		bin, args = "switchyardpprof", []string{"-pprof-listen", fmt.Sprintf("127.0.0.1:%d", base+60)}
+// at warn and loopback upstreams allowed. The target switchyard-b is a
+// second gateway (its own binary and flags: -b-bin, -b-args) measured in
+// the same interleaved rounds, for A/B comparisons on a noisy machine.
+func (b *bench) startSwitchyard(target string) (*gateway, error) {
+	base, binPath, extra := b.cfg.portBase, filepath.Join(b.cfg.bin, "switchyard"), b.cfg.switchyardArgs
+	if target == targetSwitchyardB {
+		base += 200
+		extra = b.cfg.bArgs
+		if b.cfg.bBin != "" {
+			binPath = b.cfg.bBin
+		}
+	}
+	g := &gateway{edgePort: base + 80, natsPort: base + 22}
+	var args []string
+	if b.cfg.pprofDir != "" && target == targetSwitchyard {
+		binPath, args = filepath.Join(b.cfg.bin, "switchyardpprof"), []string{"-pprof-listen", fmt.Sprintf("127.0.0.1:%d", base+60)}
 	}
 	if b.cfg.features == featuresOff {
 		args = append(args, "-router.auth=off")
 	}
-	args = append(args, strings.Fields(b.cfg.switchyardArgs)...)
+	args = append(args, strings.Fields(extra)...)
 	args = append(args, "-outbound-allow=loopback", "-log-level", "warn",
-		"-data-dir", filepath.Join(b.workDir, "data"),
-		"-nats-listen", fmt.Sprintf("127.0.0.1:%d", base+22),
-		"-router.listen", fmt.Sprintf("127.0.0.1:%d", b.edgePort),
+		"-data-dir", filepath.Join(b.workDir, "data-"+target),
+		"-nats-listen", fmt.Sprintf("127.0.0.1:%d", g.natsPort),
+		"-router.listen", fmt.Sprintf("127.0.0.1:%d", g.edgePort),
 		"-ops-listen", fmt.Sprintf("127.0.0.1:%d", base+90))
-	return startProc(b.workDir, "switchyard", filepath.Join(b.cfg.bin, bin), args...)
+	var err error
+	g.proc, err = startProc(b.workDir, target, binPath, args...)
+	return g, err
 }
 
-func (b *bench) registerAll(ctx context.Context, scs []scenario) error {
-	natsAddr := fmt.Sprintf("127.0.0.1:%d", b.cfg.portBase+22)
+func (b *bench) registerAll(ctx context.Context, g *gateway, scs []scenario) error {
+	natsAddr := fmt.Sprintf("127.0.0.1:%d", g.natsPort)
 	if err := waitListening(ctx, natsAddr); err != nil {
 		return err
 	}
@@ -123,18 +154,18 @@ func (b *bench) registerAll(ctx context.Context, scs []scenario) error {
 		return err
 	}
 	defer nc.Close()
-	edgeURL := fmt.Sprintf("http://127.0.0.1:%d", b.edgePort)
-	b.consumerKey = "sk-unused-auth-off"
+	edgeURL := fmt.Sprintf("http://127.0.0.1:%d", g.edgePort)
+	g.consumerKey = "sk-unused-auth-off"
 	if b.cfg.features != featuresOff {
-		if b.consumerKey, err = createConsumerKey(ctx, nc, b.cfg.features == featuresFull); err != nil {
+		if g.consumerKey, err = createConsumerKey(ctx, nc, b.cfg.features == featuresFull); err != nil {
 			return err
 		}
 	}
 	for _, s := range scs {
-		if err := register(ctx, nc, edgeURL, fakeKey, b.consumerKey, s.up); err != nil {
+		if err := register(ctx, nc, edgeURL, fakeKey, g.consumerKey, s.up); err != nil {
 			return err
 		}
-		slog.Info("registered", "service", s.up.name, "protocol", s.up.protocol)
+		slog.Info("registered", "gateway", g.proc.name, "service", s.up.name, "protocol", s.up.protocol)
 	}
 	return nil
 }
@@ -154,8 +185,8 @@ func (b *bench) servers(s scenario, target string) map[string]*proc {
 	switch target {
 	case targetBare:
 		m["proxy"] = b.bare
-	case targetSwitchyard:
-		m["proxy"] = b.gateway
+	case targetSwitchyard, targetSwitchyardB:
+		m["proxy"] = b.gateways[target].proc
 	}
 	return m
 }

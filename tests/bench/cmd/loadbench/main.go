@@ -30,7 +30,7 @@ import (
 // config is the command line.
 type config struct {
 	bin, workDir, out, pprofDir, features string
-	switchyardArgs                        string
+	switchyardArgs, bBin, bArgs           string
 	scenarioNames, targetNames            string
 	rounds, conns, maxInFlight, portBase  int
 	warmup, closedFor, openFor, profFor   time.Duration
@@ -53,12 +53,14 @@ func parseFlags(args []string) (config, error) {
 	fs.StringVar(&c.pprofDir, "pprof-dir", "", "profile switchyard (via switchyardpprof) and save profiles here")
 	fs.StringVar(&c.features, "features", featuresFull, "switchyard feature set: full (auth + limits + metering) | auth (no key limits) | off (no auth)")
 	fs.StringVar(&c.switchyardArgs, "switchyard-args", "", "extra space-separated flags for switchyard, e.g. '-router.usage-batch-max=256'")
+	fs.StringVar(&c.bBin, "b-bin", "", "target switchyard-b: its binary (default: the same switchyard)")
+	fs.StringVar(&c.bArgs, "b-args", "", "target switchyard-b: its extra flags, e.g. '-nats-sync-always=false'")
 	fs.StringVar(&c.scenarioNames, "scenarios", "chat,stream,anthropic-stream", "scenarios to run")
-	fs.StringVar(&c.targetNames, "targets", "direct,bare,switchyard", "paths to compare, interleaved in this order")
+	fs.StringVar(&c.targetNames, "targets", "direct,bare,switchyard", "paths to compare, interleaved in this order: direct, bare, switchyard, switchyard-b")
 	fs.IntVar(&c.rounds, "rounds", 3, "interleaved rounds per scenario")
 	fs.IntVar(&c.conns, "conns", 64, "closed-loop connections")
 	fs.IntVar(&c.maxInFlight, "max-in-flight", 512, "open-loop cap on outstanding requests")
-	fs.IntVar(&c.portBase, "port-base", 18000, "ports used: base+1..3 fakes, +22 NATS, +60 pprof, +80 edge, +101..103 bareproxy")
+	fs.IntVar(&c.portBase, "port-base", 18000, "ports used: base+1..3 fakes, +22 NATS, +60 pprof, +80 edge, +90 ops, +101..103 bareproxy; switchyard-b the same +200")
 	fs.DurationVar(&c.warmup, "warmup", time.Second, "unmeasured closed-loop load before each path's round")
 	fs.DurationVar(&c.closedFor, "closed", 3*time.Second, "closed-loop duration per path per round")
 	fs.DurationVar(&c.openFor, "open", 5*time.Second, "open-loop duration per path per round")

@@ -84,7 +84,7 @@ func (b *bench) runScenario(ctx context.Context, s scenario) scenarioResult {
 
 // runPath warms the path up, then runs its closed- and open-loop phases.
 func (b *bench) runPath(ctx context.Context, c *http.Client, s scenario, target string) (closed, open phase) {
-	req := s.request(target, b.edgePort, b.consumerKey)
+	req := b.request(s, target)
 	servers := b.servers(s, target)
 	loadgen.ClosedLoop(ctx, c, req, b.cfg.conns, b.cfg.warmup)
 	closed = measure(servers, s.up.port, func() loadgen.Result {
@@ -116,7 +116,7 @@ func (b *bench) profile(ctx context.Context, s scenario) error {
 	var cpuErr error
 	secs := int(b.cfg.profFor.Seconds())
 	wg.Go(func() { cpuErr = fetch(ctx, fmt.Sprintf("%sprofile?seconds=%d", base, secs), file("cpu")) })
-	req, d := s.request(targetSwitchyard, b.edgePort, b.consumerKey), b.cfg.profFor+time.Second
+	req, d := b.request(s, targetSwitchyard), b.cfg.profFor+time.Second
 	var res loadgen.Result
 	if b.cfg.profRate > 0 {
 		res = loadgen.OpenLoop(ctx, client, req, b.cfg.profRate, d, b.cfg.maxInFlight)
@@ -168,4 +168,12 @@ func (sr scenarioResult) path(target string) *pathResult {
 		}
 	}
 	return nil
+}
+
+// request is what target receives in scenario s.
+func (b *bench) request(s scenario, target string) loadgen.Request {
+	if g := b.gateways[target]; g != nil {
+		return s.request(target, g.edgePort, g.consumerKey)
+	}
+	return s.request(target, 0, "")
 }

@@ -13,6 +13,8 @@ const (
 	targetDirect     = "direct"     // straight to the fake
 	targetBare       = "bare"       // through bareproxy (httputil.ReverseProxy)
 	targetSwitchyard = "switchyard" // through the Switchyard edge
+	// targetSwitchyardB is a second Switchyard (-b-bin, -b-args) for A/B runs.
+	targetSwitchyardB = "switchyard-b"
 )
 
 // Scenario names.
@@ -53,7 +55,7 @@ func anthropicBody(model string) []byte {
 // protocol, since a bare proxy cannot translate.
 func (s scenario) request(target string, edgePort int, consumerKey string) loadgen.Request {
 	h := http.Header{"Content-Type": {"application/json"}}
-	native := s.up.fakeProtocol == "anthropic" && target != targetSwitchyard
+	native := s.up.fakeProtocol == "anthropic" && target != targetSwitchyard && target != targetSwitchyardB
 	r := loadgen.Request{Header: h, Body: openAIBody(s.up.model, s.stream)}
 	path := "/v1/chat/completions"
 	if native {
