@@ -144,6 +144,9 @@ func (f openAIFamily) response(status int, body []byte) ([]byte, Usage, error) {
 		if len(errVal) > 0 && string(errVal) != "null" {
 			return nil, Usage{}, streamError(body)
 		}
+		if fast, ok := scanOpenAIUsage(usage); ok {
+			return body, fast, nil
+		}
 		var u *openAIUsage
 		if len(usage) > 0 && string(usage) != "null" {
 			u = new(openAIUsage)
