@@ -127,4 +127,7 @@ EOF
 }
 EOF
 } >auth.conf
-echo "wrote $(pwd)/auth.conf"
+# Kustomize reads only files under the kustomization: the k8s base keeps a
+# copy (tests/deployk8s checks it matches).
+cp auth.conf ../k8s/base/nats/auth.conf
+echo "wrote $(pwd)/auth.conf and deploy/k8s/base/nats/auth.conf"
