@@ -29,16 +29,16 @@ const k8sDir = "../../deploy/k8s"
 
 // kinds maps apiVersion/kind to a new typed object to decode into.
 var kinds = map[string]func() any{
-	"v1/ConfigMap":                          func() any { return &corev1.ConfigMap{} },
-	"v1/Secret":                             func() any { return &corev1.Secret{} },
-	"v1/Service":                            func() any { return &corev1.Service{} },
-	"v1/Namespace":                          func() any { return &corev1.Namespace{} },
-	"apps/v1/Deployment":                    func() any { return &appsv1.Deployment{} },
-	"apps/v1/StatefulSet":                   func() any { return &appsv1.StatefulSet{} },
-	"batch/v1/Job":                          func() any { return &batchv1.Job{} },
-	"policy/v1/PodDisruptionBudget":         func() any { return &policyv1.PodDisruptionBudget{} },
+	"v1/ConfigMap":                           func() any { return &corev1.ConfigMap{} },
+	"v1/Secret":                              func() any { return &corev1.Secret{} },
+	"v1/Service":                             func() any { return &corev1.Service{} },
+	"v1/Namespace":                           func() any { return &corev1.Namespace{} },
+	"apps/v1/Deployment":                     func() any { return &appsv1.Deployment{} },
+	"apps/v1/StatefulSet":                    func() any { return &appsv1.StatefulSet{} },
+	"batch/v1/Job":                           func() any { return &batchv1.Job{} },
+	"policy/v1/PodDisruptionBudget":          func() any { return &policyv1.PodDisruptionBudget{} },
 	"autoscaling/v2/HorizontalPodAutoscaler": func() any { return &autoscalingv2.HorizontalPodAutoscaler{} },
-	"networking.k8s.io/v1/NetworkPolicy":    func() any { return &networkingv1.NetworkPolicy{} },
+	"networking.k8s.io/v1/NetworkPolicy":     func() any { return &networkingv1.NetworkPolicy{} },
 }
 
 // kustomization is the subset of kustomize's file this repo uses, decoded
@@ -250,4 +250,6 @@ func overlays(t *testing.T) []string {
 	return dirs
 }
 
-func describe(o object) string { return fmt.Sprintf("%s %s (%s)", o.kind, o.name, filepath.Base(o.file)) }
+func describe(o object) string {
+	return fmt.Sprintf("%s %s (%s)", o.kind, o.name, filepath.Base(o.file))
+}

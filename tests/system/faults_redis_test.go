@@ -138,4 +138,3 @@ func (s *stack) routerCounter(t *testing.T, name string) float64 {
 	}
 	return sum
 }
-

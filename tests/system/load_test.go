@@ -104,16 +104,16 @@ func (s *stack) edge(router string) string { return "http://" + s.boxes[router].
 
 // tally is what a load run saw, safe for concurrent use.
 type tally struct {
-	mu        sync.Mutex
-	requests  int
-	errors    int
-	statuses  map[int]int
-	ids       map[string]bool // every X-Request-Id answered
-	okIDs     map[string]bool // requests that completed
-	firstErr  time.Time
-	lastErr   time.Time
-	samples   []string
-	slowest   time.Duration
+	mu       sync.Mutex
+	requests int
+	errors   int
+	statuses map[int]int
+	ids      map[string]bool // every X-Request-Id answered
+	okIDs    map[string]bool // requests that completed
+	firstErr time.Time
+	lastErr  time.Time
+	samples  []string
+	slowest  time.Duration
 }
 
 func newTally() *tally {
