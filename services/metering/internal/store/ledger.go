@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"hash/maphash"
 	"strconv"
 	"time"
 
@@ -21,8 +22,9 @@ import (
 // every copy of an event carries unchanged), each holding many
 // (request id, sequence) pairs under the key m.<minute>.<n>. A duplicate can
 // only have been claimed in its own minute, so the ledger keeps an
-// in-memory index of the minutes it recently touched and reads any other
-// minute back from the bucket when an event of that minute shows up.
+// in-memory index of the minutes it recently touched (id hashes, see
+// minuteIDs) and reads any other minute back from the bucket when an event
+// of that minute shows up.
 //
 // Every record is published with Nats-Expected-Last-Sequence set to the
 // last ledger sequence this index has seen, so a write succeeds only if no
@@ -54,6 +56,7 @@ type Claim struct {
 }
 
 type ledgerIndex struct {
+	hash    func(id []byte) uint64
 	js      jetstream.JetStream
 	kv      jetstream.KeyValue
 	subject string // $KV.<bucket>.
@@ -65,13 +68,19 @@ type ledgerIndex struct {
 	tick    uint64
 }
 
+// minuteIDs indexes one minute's claims by a 64-bit hash of the request
+// id (about 24 bytes an id instead of ~70 with the id itself). A hash that
+// is not there proves the id new; a hash that is there is decided exactly
+// against the minute's records (exactMinute), which happens only for
+// redeliveries, duplicates and the rare collision.
 type minuteIDs struct {
-	ids  map[string]uint64
+	ids  map[uint64]uint64 // hash of request id → a sequence that claimed it
 	used uint64
 }
 
 func newLedgerIndex(js jetstream.JetStream, kv jetstream.KeyValue) *ledgerIndex {
-	return &ledgerIndex{js: js, kv: kv, subject: "$KV." + kv.Bucket() + ".", stream: "KV_" + kv.Bucket(),
+	seed := maphash.MakeSeed()
+	return &ledgerIndex{hash: func(id []byte) uint64 { return maphash.Bytes(seed, id) }, js: js, kv: kv, subject: "$KV." + kv.Bucket() + ".", stream: "KV_" + kv.Bucket(),
 		minutes: map[int64]*minuteIDs{}}
 }
 
@@ -106,18 +115,26 @@ func (l *ledgerIndex) tryClaim(ctx context.Context, claims []Claim) ([]bool, err
 	won := make([]bool, len(claims))
 	fresh := map[int64][]int{}
 	pending := map[string]bool{}
+	exact := map[int64]map[string]uint64{} // minutes read exactly during this call
 	for i, c := range claims {
-		m, err := l.minute(ctx, minuteOf(c.Time))
+		minute := minuteOf(c.Time)
+		m, err := l.minute(ctx, minute)
 		if err != nil {
 			return nil, err
 		}
-		if seq, ok := m.ids[c.RequestID]; ok {
-			won[i] = seq == c.Seq
-			continue
+		if _, hit := m.ids[l.hash([]byte(c.RequestID))]; hit {
+			ids, err := l.exactMinute(ctx, exact, minute)
+			if err != nil {
+				return nil, err
+			}
+			if seq, ok := ids[c.RequestID]; ok {
+				won[i] = seq == c.Seq
+				continue
+			}
 		}
 		if !pending[c.RequestID] {
 			pending[c.RequestID], won[i] = true, true
-			fresh[minuteOf(c.Time)] = append(fresh[minuteOf(c.Time)], i)
+			fresh[minute] = append(fresh[minute], i)
 		}
 	}
 	for minute, idx := range fresh {
@@ -128,6 +145,28 @@ func (l *ledgerIndex) tryClaim(ctx context.Context, claims []Claim) ([]bool, err
 	l.evict()
 	return won, nil
 }
+
+// exactMinute reads one minute's claims with their ids, once per call.
+func (l *ledgerIndex) exactMinute(ctx context.Context, cache map[int64]map[string]uint64, minute int64) (map[string]uint64, error) {
+	if ids, ok := cache[minute]; ok {
+		return ids, nil
+	}
+	ids := map[string]uint64{}
+	err := l.read(ctx, minuteFilter(minute), func(id []byte, seq uint64) {
+		if _, ok := ids[string(id)]; !ok {
+			ids[string(id)] = seq
+		}
+	})
+	cache[minute] = ids
+	return ids, err
+}
+
+func has(ids map[uint64]uint64, h uint64) bool {
+	_, ok := ids[h]
+	return ok
+}
+
+func minuteFilter(minute int64) string { return ledgerPrefix + strconv.FormatInt(minute, 10) + ".>" }
 
 // sync reads the ledger stream's last sequence after a start or a reset.
 func (l *ledgerIndex) sync(ctx context.Context) error {
@@ -153,10 +192,10 @@ func (l *ledgerIndex) minute(ctx context.Context, minute int64) (*minuteIDs, err
 		m.used = l.tick
 		return m, nil
 	}
-	m := &minuteIDs{ids: map[string]uint64{}, used: l.tick}
-	err := l.read(ctx, ledgerPrefix+strconv.FormatInt(minute, 10)+".>", func(id string, seq uint64) {
-		if _, ok := m.ids[id]; !ok {
-			m.ids[id] = seq
+	m := &minuteIDs{ids: map[uint64]uint64{}, used: l.tick}
+	err := l.read(ctx, minuteFilter(minute), func(id []byte, seq uint64) {
+		if h := l.hash(id); !has(m.ids, h) {
+			m.ids[h] = seq
 		}
 	})
 	if err != nil {
@@ -193,7 +232,9 @@ func (l *ledgerIndex) write(ctx context.Context, minute int64, claims []Claim, i
 		}
 		l.last = ack.Sequence
 		for _, i := range part {
-			m.ids[claims[i].RequestID] = claims[i].Seq
+			if h := l.hash([]byte(claims[i].RequestID)); !has(m.ids, h) {
+				m.ids[h] = claims[i].Seq
+			}
 		}
 		l.ids += len(part)
 	}
@@ -222,7 +263,7 @@ func (l *ledgerIndex) evict() {
 // read calls fn for every (request id, sequence) in the records whose key
 // matches filter. It uses the KV watcher (what a service's NATS user may
 // do on a bucket it owns) and stops at the end of the initial values.
-func (l *ledgerIndex) read(ctx context.Context, filter string, fn func(id string, seq uint64)) error {
+func (l *ledgerIndex) read(ctx context.Context, filter string, fn func(id []byte, seq uint64)) error {
 	w, err := l.kv.Watch(ctx, filter, jetstream.IgnoreDeletes())
 	if err != nil {
 		return err
@@ -248,7 +289,7 @@ func (l *ledgerIndex) read(ctx context.Context, filter string, fn func(id string
 
 var errBadRecord = errors.New("malformed ledger record")
 
-func decodeRecord(rec []byte, fn func(id string, seq uint64)) error {
+func decodeRecord(rec []byte, fn func(id []byte, seq uint64)) error {
 	for len(rec) > 0 {
 		id, n := protowire.ConsumeBytes(rec)
 		if n < 0 {
@@ -260,7 +301,7 @@ func decodeRecord(rec []byte, fn func(id string, seq uint64)) error {
 			return errBadRecord
 		}
 		rec = rec[n:]
-		fn(string(id), seq)
+		fn(id, seq)
 	}
 	return nil
 }
@@ -274,9 +315,9 @@ func LedgerIDs(ctx context.Context, js jetstream.JetStream) (map[string]uint64, 
 		return nil, err
 	}
 	out := map[string]uint64{}
-	err = newLedgerIndex(js, kv).read(ctx, ledgerPrefix+">", func(id string, seq uint64) {
-		if _, ok := out[id]; !ok {
-			out[id] = seq
+	err = newLedgerIndex(js, kv).read(ctx, ledgerPrefix+">", func(id []byte, seq uint64) {
+		if _, ok := out[string(id)]; !ok {
+			out[string(id)] = seq
 		}
 	})
 	return out, err

@@ -146,3 +146,22 @@ func countTrue(b []bool) int {
 	}
 	return n
 }
+
+// TestLedgerHashCollisions makes every id hash alike, so every claim after
+// the first takes the exact path: distinct ids still all win, a duplicate
+// still loses and a redelivery still wins.
+func TestLedgerHashCollisions(t *testing.T) {
+	s := openStore(t, newTestJS(t))
+	s.ledger.hash = func([]byte) uint64 { return 42 }
+	if got := mustClaim(t, s, claims(1, t0, "a", "b")); !slices.Equal(got, []bool{true, true}) {
+		t.Fatalf("distinct colliding ids: won = %v", got)
+	}
+	got := mustClaim(t, s, append(append(claims(1, t0, "a"), claims(2, t0, "b")...), claims(3, t0, "c")...))
+	if !slices.Equal(got, []bool{true, false, true}) {
+		t.Fatalf("redelivery, duplicate, new: won = %v; want [true false true]", got)
+	}
+	all, err := LedgerIDs(context.Background(), s.js)
+	if err != nil || len(all) != 3 || all["b"] != 1 || all["c"] != 3 {
+		t.Fatalf("ledger = %v, %v; want a, b at 1 and c at 3", all, err)
+	}
+}

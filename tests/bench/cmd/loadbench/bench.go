@@ -118,9 +118,10 @@ func (b *bench) startServers(ctx context.Context, scs []scenario) error {
 // the same interleaved rounds, for A/B comparisons on a noisy machine.
 func (b *bench) startSwitchyard(target string) (*gateway, error) {
 	base, binPath, extra := b.cfg.portBase, filepath.Join(b.cfg.bin, "switchyard"), b.cfg.switchyardArgs
+	var env []string
 	if target == targetSwitchyardB {
 		base += 200
-		extra = b.cfg.bArgs
+		extra, env = b.cfg.bArgs, strings.Fields(b.cfg.bEnv)
 		if b.cfg.bBin != "" {
 			binPath = b.cfg.bBin
 		}
@@ -140,7 +141,7 @@ func (b *bench) startSwitchyard(target string) (*gateway, error) {
 		"-router.listen", fmt.Sprintf("127.0.0.1:%d", g.edgePort),
 		"-ops-listen", fmt.Sprintf("127.0.0.1:%d", base+90))
 	var err error
-	g.proc, err = startProc(b.workDir, target, binPath, args...)
+	g.proc, err = startProcEnv(b.workDir, target, binPath, env, args...)
 	return g, err
 }
 

@@ -30,7 +30,7 @@ import (
 // config is the command line.
 type config struct {
 	bin, workDir, out, pprofDir, features string
-	switchyardArgs, bBin, bArgs           string
+	switchyardArgs, bBin, bArgs, bEnv     string
 	scenarioNames, targetNames            string
 	rounds, conns, maxInFlight, portBase  int
 	warmup, closedFor, openFor, profFor   time.Duration
@@ -55,6 +55,7 @@ func parseFlags(args []string) (config, error) {
 	fs.StringVar(&c.switchyardArgs, "switchyard-args", "", "extra space-separated flags for switchyard, e.g. '-router.usage-batch-max=256'")
 	fs.StringVar(&c.bBin, "b-bin", "", "target switchyard-b: its binary (default: the same switchyard)")
 	fs.StringVar(&c.bArgs, "b-args", "", "target switchyard-b: its extra flags, e.g. '-nats-sync-always=false'")
+	fs.StringVar(&c.bEnv, "b-env", "", "target switchyard-b: extra space-separated environment, e.g. 'GOMEMLIMIT=64MiB GOGC=50'")
 	fs.StringVar(&c.scenarioNames, "scenarios", "chat,stream,anthropic-stream", "scenarios to run")
 	fs.StringVar(&c.targetNames, "targets", "direct,bare,switchyard", "paths to compare, interleaved in this order: direct, bare, switchyard, switchyard-b")
 	fs.IntVar(&c.rounds, "rounds", 3, "interleaved rounds per scenario")

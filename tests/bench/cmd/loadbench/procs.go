@@ -30,11 +30,19 @@ func (p *proc) pid() int { return p.cmd.Process.Pid }
 
 // startProc runs bin with args, its output going to <workDir>/<name>.log.
 func startProc(workDir, name, bin string, args ...string) (*proc, error) {
+	return startProcEnv(workDir, name, bin, nil, args...)
+}
+
+// startProcEnv is startProc with extra environment variables.
+func startProcEnv(workDir, name, bin string, env []string, args ...string) (*proc, error) {
 	logFile, err := os.Create(filepath.Join(workDir, name+".log"))
 	if err != nil {
 		return nil, err
 	}
 	cmd := exec.Command(bin, args...)
+	if len(env) > 0 {
+		cmd.Env = append(os.Environ(), env...)
+	}
 	cmd.Stdout, cmd.Stderr = logFile, logFile
 	cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGTERM}
 	if err := cmd.Start(); err != nil {

@@ -98,7 +98,8 @@ func (b *bench) runPath(ctx context.Context, c *http.Client, s scenario, target 
 
 // profile drives switchyard closed-loop for profFor while fetching a CPU
 // profile, and saves allocation and mutex profiles taken before and
-// after (compare with `go tool pprof -base`).
+// after (compare with `go tool pprof -base`), and heap and goroutine
+// profiles halfway through the load.
 func (b *bench) profile(ctx context.Context, s scenario) error {
 	base := fmt.Sprintf("http://127.0.0.1:%d/debug/pprof/", b.cfg.portBase+60)
 	if err := os.MkdirAll(b.cfg.pprofDir, 0o755); err != nil {
@@ -116,6 +117,18 @@ func (b *bench) profile(ctx context.Context, s scenario) error {
 	var cpuErr error
 	secs := int(b.cfg.profFor.Seconds())
 	wg.Go(func() { cpuErr = fetch(ctx, fmt.Sprintf("%sprofile?seconds=%d", base, secs), file("cpu")) })
+	wg.Go(func() { // what holds memory while the load runs (the "after" profiles see it drained)
+		select {
+		case <-time.After(b.cfg.profFor / 2):
+		case <-ctx.Done():
+			return
+		}
+		for _, kind := range []string{"heap", "goroutine"} {
+			if err := fetch(ctx, base+kind, file(kind+"-under-load")); err != nil {
+				slog.Warn("profile under load", "kind", kind, "err", err)
+			}
+		}
+	})
 	req, d := b.request(s, targetSwitchyard), b.cfg.profFor+time.Second
 	var res loadgen.Result
 	if b.cfg.profRate > 0 {
