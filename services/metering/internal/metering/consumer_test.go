@@ -159,7 +159,12 @@ func TestDuplicateBeyondDedupeWindow(t *testing.T) {
 	r.publish(t, 0, 50, func(i int) string { return fmt.Sprintf("retry-%d", i) })
 	c, stop := r.start(t, nil)
 	defer stop()
-	waitFor(t, "duplicates seen", func() bool { return c.Stats().Duplicates == 50 })
+	// Duplicates are counted when claimed, before the run is folded: wait
+	// for both.
+	waitFor(t, "duplicates seen and the rest applied", func() bool {
+		st := c.Stats()
+		return st.Duplicates == 50 && st.Applied == 50
+	})
 	if got := r.minute(t); got.Requests != 50 || got.PromptTokens != 500 {
 		t.Fatalf("minute rollup = %+v; want 50 requests, 500 prompt tokens", got)
 	}
