@@ -38,15 +38,17 @@ type Event struct {
 
 // Reader splits an event stream into events.
 type Reader struct {
-	br      *bufio.Reader
-	max     int
-	line    []byte
-	data    []byte
-	raw     []byte
-	name    string
-	hasData bool
-	skipLF  bool // the previous line ended in a bare '\r'; a following '\n' belongs to it
-	err     error
+	br   *bufio.Reader
+	max  int
+	line []byte
+	data []byte
+	raw  []byte
+	name string
+	// lastName is the last event name read, reused while it repeats.
+	lastName string
+	hasData  bool
+	skipLF   bool // the previous line ended in a bare '\r'; a following '\n' belongs to it
+	err      error
 }
 
 // NewReader returns a Reader over r that rejects lines or events larger than
@@ -113,7 +115,10 @@ func (r *Reader) field(line []byte) error {
 	case "data":
 		return r.appendData(value)
 	case "event":
-		r.name = string(value)
+		if string(value) != r.lastName { // a stream repeats its event names: allocate on a change only
+			r.lastName = string(value)
+		}
+		r.name = r.lastName
 	case "id", "retry":
 	default:
 		return r.appendRaw(line)
@@ -202,7 +207,7 @@ func (r *Reader) EventBuffered() bool {
 	buf, _ := r.br.Peek(r.br.Buffered())
 	sawField := false
 	for len(buf) > 0 {
-		i := bytes.IndexAny(buf, "\r\n")
+		i := indexLineEnd(buf)
 		if i < 0 {
 			return false
 		}

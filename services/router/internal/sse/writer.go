@@ -146,7 +146,7 @@ func (w *Writer) setDeadline() error {
 
 func appendDataEvent(dst, payload []byte) []byte {
 	for {
-		i := bytes.IndexAny(payload, "\r\n")
+		i := indexLineEnd(payload) // two IndexByte scans: IndexAny goes byte by byte
 		dst = append(dst, "data: "...)
 		if i < 0 {
 			dst = append(dst, payload...)

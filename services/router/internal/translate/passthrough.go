@@ -226,12 +226,38 @@ func (s *openAIStream) Event(ev sse.Event, emit func([]byte) error) error {
 	if !edgejson.Valid(data) && !json.Valid(data) { // the second only for invalid UTF-8, which encoding/json tolerates
 		return malformedStream(errInvalidChunk)
 	}
-	s.sawFinish = s.sawFinish || bytes.Contains(data, finishMarker)
-	if !bytes.Contains(data, usageMarker) && !bytes.Contains(data, errorMarker) &&
-		!bytes.Contains(data, emptyChoices) && !bytes.Contains(data, filterMarker) {
+	finish, special := chunkMarkers(data)
+	s.sawFinish = s.sawFinish || finish
+	if !special {
 		return emit(data) // fast path: an ordinary delta chunk
 	}
 	return s.inspect(ev.Name, data, emit)
+}
+
+// chunkMarkers looks for the markers that matter in a chunk in one pass
+// over its quotes (every marker starts with one), instead of one
+// bytes.Contains per marker, each of which stops at every quote too.
+// finish: a finish_reason string; special: usage, an error, empty choices
+// or Azure's filter offsets, which inspect decodes.
+func chunkMarkers(data []byte) (finish, special bool) {
+	for i := 0; ; i++ {
+		j := bytes.IndexByte(data[i:], '"')
+		if j < 0 || i+j+1 >= len(data) {
+			return finish, special
+		}
+		i += j
+		rest := data[i:]
+		switch rest[1] {
+		case 'f':
+			finish = finish || bytes.HasPrefix(rest, finishMarker)
+		case 'u':
+			special = special || bytes.HasPrefix(rest, usageMarker)
+		case 'e':
+			special = special || bytes.HasPrefix(rest, errorMarker)
+		case 'c':
+			special = special || bytes.HasPrefix(rest, emptyChoices) || bytes.HasPrefix(rest, filterMarker)
+		}
+	}
 }
 
 func (s *openAIStream) inspect(name string, data []byte, emit func([]byte) error) error {

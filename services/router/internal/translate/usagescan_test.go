@@ -1,6 +1,7 @@
 package translate
 
 import (
+	"bytes"
 	"encoding/json"
 	"testing"
 )
@@ -54,6 +55,29 @@ func BenchmarkScanOpenAIUsage(b *testing.B) {
 	for b.Loop() {
 		if _, ok := scanOpenAIUsage(usage); !ok {
 			b.Fatal("not scanned")
+		}
+	}
+}
+
+// TestChunkMarkersMatchContains: the one-pass scan finds exactly what a
+// bytes.Contains per marker finds.
+func TestChunkMarkersMatchContains(t *testing.T) {
+	for _, chunk := range []string{
+		`{"choices":[{"index":0,"delta":{"content":"Hi"},"finish_reason":null}]}`,
+		`{"choices":[{"index":0,"delta":{},"finish_reason":"stop"}]}`,
+		`{"choices":[],"usage":{"prompt_tokens":3}}`,
+		`{"error":{"message":"x"}}`,
+		`{"choices":[{"content_filter_offsets":{}}]}`,
+		`{"choices":[{"delta":{"content":"say \"usage\":{ and \"error\""}}]}`,
+		`"`, `""`, `x"f`, ``,
+	} {
+		data := []byte(chunk)
+		finish, special := chunkMarkers(data)
+		wantFinish := bytes.Contains(data, finishMarker)
+		wantSpecial := bytes.Contains(data, usageMarker) || bytes.Contains(data, errorMarker) ||
+			bytes.Contains(data, emptyChoices) || bytes.Contains(data, filterMarker)
+		if finish != wantFinish || special != wantSpecial {
+			t.Errorf("%s: finish %v special %v; want %v %v", chunk, finish, special, wantFinish, wantSpecial)
 		}
 	}
 }
