@@ -103,6 +103,11 @@ type Config struct {
 	TTFB time.Duration
 	// ChunkDelay is the pause between consecutive stream content deltas.
 	ChunkDelay time.Duration
+	// StampChunks makes each generated text chunk the token T<19 digits>:
+	// the Unix time in nanoseconds at which the fake wrote that chunk, so a
+	// client on the same machine can measure per-chunk latency through a
+	// gateway (loadbench). Non-streamed answers carry T followed by zeros.
+	StampChunks bool
 	// StallAfter > 0 stops a stream after that many content deltas and keeps
 	// the connection open in silence until the client leaves (or StallFor).
 	StallAfter int
@@ -185,6 +190,9 @@ func (c Config) textChunks() []string {
 	if c.Text == "" {
 		if len(c.ToolCalls) > 0 {
 			return nil
+		}
+		if c.StampChunks {
+			return stampedChunks(c.Chunks)
 		}
 		return generatedChunks(c.Chunks, c.TokensPerChunk)
 	}

@@ -1,9 +1,11 @@
 package fakes
 
 import (
+	"bytes"
 	"encoding/json"
 	"fmt"
 	"net/http"
+	"strconv"
 	"time"
 )
 
@@ -56,7 +58,11 @@ func (s *streamer) raw(frame string) bool {
 	if s.stopped {
 		return false
 	}
-	if _, err := s.ex.w.Write([]byte(frame)); err != nil {
+	b := []byte(frame)
+	if s.ex.cfg.StampChunks {
+		stamp(b, time.Now())
+	}
+	if _, err := s.ex.w.Write(b); err != nil {
 		s.cancelled()
 		return false
 	}
@@ -141,5 +147,30 @@ func (s *streamer) contentEvent(name string, payload any) bool {
 func (s *streamer) done() {
 	if !s.stopped {
 		s.ex.completed(s.ex.cfg.Usage)
+	}
+}
+
+// stampPlaceholder is what StampChunks chunks carry until written: T and
+// 19 zeros, as long as a current Unix time in nanoseconds.
+const stampPlaceholder = "T0000000000000000000"
+
+func stampedChunks(n int) []string {
+	out := make([]string, n)
+	for i := range out {
+		out[i] = stampPlaceholder + " "
+	}
+	return out
+}
+
+// stamp overwrites every placeholder in frame with now.
+func stamp(frame []byte, now time.Time) {
+	digits := strconv.AppendInt(make([]byte, 0, 20), now.UnixNano(), 10)
+	for rest := frame; ; {
+		i := bytes.Index(rest, []byte(stampPlaceholder))
+		if i < 0 || len(digits) != len(stampPlaceholder)-1 {
+			return
+		}
+		copy(rest[i+1:], digits)
+		rest = rest[i+len(stampPlaceholder):]
 	}
 }

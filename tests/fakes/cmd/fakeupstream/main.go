@@ -31,6 +31,7 @@ type options struct {
 	latency, chunkDelay           time.Duration
 	chunks, tokensPerChunk        int
 	failFraction                  float64
+	stampChunks                   bool
 	failStatus                    int
 	retryAfter                    string
 }
@@ -45,6 +46,7 @@ func parseFlags(args []string) (options, error) {
 	fs.DurationVar(&o.latency, "latency", 0, "time to first byte (delay before response headers)")
 	fs.DurationVar(&o.chunkDelay, "chunk-delay", 0, "delay between stream content chunks")
 	fs.IntVar(&o.chunks, "chunks", 4, "content chunks per streamed answer")
+	fs.BoolVar(&o.stampChunks, "stamp-chunks", false, "each stream chunk's text is T<Unix ns when written>, for per-chunk latency (loadbench)")
 	fs.IntVar(&o.tokensPerChunk, "tokens-per-chunk", 1, "tokens (words) per chunk")
 	fs.Float64Var(&o.failFraction, "fail-fraction", 0, "fraction of inference requests to fail (0..1)")
 	fs.IntVar(&o.failStatus, "fail-status", 503, "status of injected failures")
@@ -55,7 +57,7 @@ func parseFlags(args []string) (options, error) {
 
 func (o options) config() fakes.Config {
 	cfg := fakes.Config{APIKey: o.key, TTFB: o.latency, ChunkDelay: o.chunkDelay,
-		Chunks: o.chunks, TokensPerChunk: o.tokensPerChunk}
+		Chunks: o.chunks, TokensPerChunk: o.tokensPerChunk, StampChunks: o.stampChunks}
 	for _, m := range strings.Split(o.models, ",") {
 		if m = strings.TrimSpace(m); m != "" {
 			cfg.Models = append(cfg.Models, m)
