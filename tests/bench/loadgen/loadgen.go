@@ -31,6 +31,10 @@ type Request struct {
 	// ExpectTail must occur in the last tailBytes of a successful answer
 	// ("" accepts any 200).
 	ExpectTail string
+	// ChunkStamps: the answer carries T<Unix ns> stamps written by the
+	// upstream (fakeupstream -stamp-chunks); each one's arrival minus its
+	// stamp goes into Result.ChunkLatency.
+	ChunkStamps bool
 }
 
 // tailBytes is how much of each answer's end is kept for ExpectTail.
@@ -41,6 +45,9 @@ type Result struct {
 	OK, Failed int64
 	Elapsed    time.Duration
 	Latency    *Histogram
+	// ChunkLatency is, with Request.ChunkStamps, the time from the upstream
+	// writing each stamped chunk to the client reading it.
+	ChunkLatency *Histogram
 	// FirstError describes the first failure, for the report.
 	FirstError string
 }
@@ -63,6 +70,12 @@ func (r *Result) merge(o Result) {
 	}
 	if o.Latency != nil {
 		r.Latency.Merge(o.Latency)
+	}
+	if o.ChunkLatency != nil {
+		if r.ChunkLatency == nil {
+			r.ChunkLatency = NewHistogram()
+		}
+		r.ChunkLatency.Merge(o.ChunkLatency)
 	}
 	if r.FirstError == "" {
 		r.FirstError = o.FirstError
@@ -102,8 +115,9 @@ func (t *tailWriter) Write(p []byte) (int, error) {
 }
 
 // do sends one request and reads the whole answer into tail; nil means
-// the answer is a success.
-func do(ctx context.Context, c *http.Client, r Request, tail *tailWriter) error {
+// the answer is a success. With r.ChunkStamps, chunk latencies go into
+// chunks.
+func do(ctx context.Context, c *http.Client, r Request, tail *tailWriter, chunks *Histogram) error {
 	req, err := http.NewRequestWithContext(ctx, http.MethodPost, r.URL, bytes.NewReader(r.Body))
 	if err != nil {
 		return err
@@ -117,7 +131,11 @@ func do(ctx context.Context, c *http.Client, r Request, tail *tailWriter) error 
 	}
 	defer resp.Body.Close()
 	tail.buf = tail.buf[:0]
-	if _, err := io.Copy(tail, resp.Body); err != nil {
+	var dst io.Writer = tail
+	if r.ChunkStamps && chunks != nil {
+		dst = &stampReader{next: tail, hist: chunks}
+	}
+	if _, err := io.Copy(dst, resp.Body); err != nil {
 		return fmt.Errorf("reading answer: %w", err)
 	}
 	if resp.StatusCode != http.StatusOK {

@@ -31,11 +31,11 @@ func ClosedLoop(ctx context.Context, c *http.Client, r Request, conns int, d tim
 
 // closedWorker loops until the deadline (or ctx ends).
 func closedWorker(ctx context.Context, c *http.Client, r Request, deadline time.Time) Result {
-	res := Result{Latency: NewHistogram()}
+	res := Result{Latency: NewHistogram(), ChunkLatency: NewHistogram()}
 	tail := &tailWriter{buf: make([]byte, 0, tailBytes)}
 	for ctx.Err() == nil && time.Now().Before(deadline) {
 		t0 := time.Now()
-		res.count(do(ctx, c, r, tail), time.Since(t0))
+		res.count(do(ctx, c, r, tail, res.ChunkLatency), time.Since(t0))
 	}
 	return res
 }
@@ -49,7 +49,7 @@ func OpenLoop(ctx context.Context, c *http.Client, r Request, rate float64, d ti
 	n := int(d / interval)
 	slots := make(chan struct{}, maxInFlight)
 	var mu sync.Mutex
-	total := Result{Latency: NewHistogram()}
+	total := Result{Latency: NewHistogram(), ChunkLatency: NewHistogram()}
 	var wg sync.WaitGroup
 	start := time.Now()
 	for i := range n {
@@ -64,12 +64,19 @@ func OpenLoop(ctx context.Context, c *http.Client, r Request, rate float64, d ti
 		wg.Go(func() {
 			defer func() { <-slots }()
 			tail := tailPool.Get().(*tailWriter)
-			err := do(ctx, c, r, tail)
+			var chunks *Histogram
+			if r.ChunkStamps {
+				chunks = NewHistogram()
+			}
+			err := do(ctx, c, r, tail, chunks)
 			tailPool.Put(tail)
 			lat := time.Since(due)
 			mu.Lock()
 			defer mu.Unlock()
 			total.count(err, lat)
+			if chunks != nil {
+				total.ChunkLatency.Merge(chunks)
+			}
 		})
 	}
 	wg.Wait()

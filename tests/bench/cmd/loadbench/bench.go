@@ -76,7 +76,8 @@ func (b *bench) startServers(ctx context.Context, scs []scenario) error {
 	for _, s := range scs {
 		p, err := startProc(b.workDir, "fake-"+s.name, filepath.Join(b.cfg.bin, "fakeupstream"),
 			"-protocol", s.up.fakeProtocol, "-listen", fmt.Sprintf("127.0.0.1:%d", s.up.port),
-			"-key", fakeKey, "-model", s.up.model, "-chunks", strconv.Itoa(s.up.chunks))
+			"-key", fakeKey, "-model", s.up.model, "-chunks", strconv.Itoa(s.up.chunks),
+			"-stamp-chunks="+strconv.FormatBool(s.stream), "-chunk-delay", b.cfg.chunkDelay.String())
 		if err != nil {
 			return err
 		}

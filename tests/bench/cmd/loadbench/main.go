@@ -34,6 +34,7 @@ type config struct {
 	scenarioNames, targetNames            string
 	rounds, conns, maxInFlight, portBase  int
 	warmup, closedFor, openFor, profFor   time.Duration
+	chunkDelay                            time.Duration
 	rate, streamRate, profRate            float64
 }
 
@@ -68,6 +69,7 @@ func parseFlags(args []string) (config, error) {
 	fs.DurationVar(&c.profFor, "profile-for", 10*time.Second, "length of each profiled run (with -pprof-dir)")
 	fs.Float64Var(&c.profRate, "profile-rate", 0, "profile at this open-loop rate (0: closed loop at -conns)")
 	fs.Float64Var(&c.rate, "rate", 1000, "open-loop requests per second, non-streaming")
+	fs.DurationVar(&c.chunkDelay, "stream-chunk-delay", 0, "pause between the stream fakes' chunks (0: back to back; a few ms models token pacing, for per-chunk latency)")
 	fs.Float64Var(&c.streamRate, "stream-rate", 100, "open-loop requests per second, streaming (200 chunks each)")
 	if err := fs.Parse(args); err != nil {
 		return c, err

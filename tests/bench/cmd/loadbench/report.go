@@ -35,6 +35,7 @@ func (r report) markdown() string {
 			b.WriteString(row(sr.s, p, bare))
 		}
 	}
+	b.WriteString(chunkTable(r.scenarios))
 	b.WriteString("\nCPU is utime+stime of the process over the phase divided by successful requests " +
 		"(switchyard is the all-in-one process: edge, embedded NATS, metering, registry, healthcheck). " +
 		"For streams, the value in brackets is per chunk (200 chunks per answer).\n\n")
@@ -68,6 +69,37 @@ func row(s scenario, p, bare *pathResult) string {
 	return fmt.Sprintf("| %s | %s | %s | %.0f (%.0f) | %s / %s / %s | %s | %s | %s | %d | %.120s |\n",
 		s.name, p.target, rps, s.rate, achieved, ms(h.Quantile(0.5)), ms(h.Quantile(0.99)), ms(h.Quantile(0.999)),
 		ratioToBare(p, bare), cpuCell(s, p.cpuOpn, p.open.OK), cpuCell(s, p.cpuClosed, p.closed.OK), p.timeWait, failed)
+}
+
+// chunkTable is the per-chunk latency of the streamed scenarios at the
+// fixed rate: from the fake writing a chunk (its stamp) to the client
+// reading it, and what each path adds over the direct one.
+func chunkTable(scs []scenarioResult) string {
+	var b strings.Builder
+	for _, sr := range scs {
+		if !sr.s.stream {
+			continue
+		}
+		if b.Len() == 0 {
+			b.WriteString("\nPer-chunk latency at the fixed rate (fake writes a chunk → the client reads it; same clock):\n\n" +
+				"| scenario | path | chunks | p50 / p99 / p99.9 ms | added vs direct p50 / p99 ms |\n|---|---|---|---|---|\n")
+		}
+		direct := sr.path(targetDirect)
+		for _, p := range sr.paths {
+			h := p.open.ChunkLatency
+			if h == nil || h.Count() == 0 {
+				continue
+			}
+			added := "—"
+			if d := direct; d != nil && d != p && d.open.ChunkLatency != nil && d.open.ChunkLatency.Count() > 0 {
+				dh := d.open.ChunkLatency
+				added = ms(h.Quantile(0.5)-dh.Quantile(0.5)) + " / " + ms(h.Quantile(0.99)-dh.Quantile(0.99))
+			}
+			fmt.Fprintf(&b, "| %s | %s | %d | %s / %s / %s | %s |\n", sr.s.name, p.target, h.Count(),
+				ms(h.Quantile(0.5)), ms(h.Quantile(0.99)), ms(h.Quantile(0.999)), added)
+		}
+	}
+	return b.String()
 }
 
 func ms(d time.Duration) string { return fmt.Sprintf("%.2f", float64(d)/float64(time.Millisecond)) }

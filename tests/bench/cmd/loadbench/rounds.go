@@ -44,6 +44,12 @@ func mergeResult(dst *loadgen.Result, src loadgen.Result) {
 	dst.Failed += src.Failed
 	dst.Elapsed += src.Elapsed
 	dst.Latency.Merge(src.Latency)
+	if src.ChunkLatency != nil {
+		if dst.ChunkLatency == nil {
+			dst.ChunkLatency = loadgen.NewHistogram()
+		}
+		dst.ChunkLatency.Merge(src.ChunkLatency)
+	}
 	if dst.FirstError == "" {
 		dst.FirstError = src.FirstError
 	}

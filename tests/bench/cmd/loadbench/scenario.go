@@ -56,7 +56,7 @@ func anthropicBody(model string) []byte {
 func (s scenario) request(target string, edgePort int, consumerKey string) loadgen.Request {
 	h := http.Header{"Content-Type": {"application/json"}}
 	native := s.up.fakeProtocol == "anthropic" && target != targetSwitchyard && target != targetSwitchyardB
-	r := loadgen.Request{Header: h, Body: openAIBody(s.up.model, s.stream)}
+	r := loadgen.Request{Header: h, Body: openAIBody(s.up.model, s.stream), ChunkStamps: s.stream}
 	path := "/v1/chat/completions"
 	if native {
 		r.Body, path = anthropicBody(s.up.model), "/v1/messages"
