@@ -122,14 +122,10 @@ var (
 // http.Client.Do would add only a copy of the request headers (kept for
 // redirects) and an error wrapper; the edge's limits are in req's context.
 func roundTrip(c *http.Client, req *http.Request) (*http.Response, error) {
-	if c.CheckRedirect == nil || c.Timeout != 0 || c.Jar != nil {
+	if c.Transport == nil || c.CheckRedirect == nil || c.Timeout != 0 || c.Jar != nil {
 		return c.Do(req) // not an outbound client: keep the client's semantics
 	}
-	t := c.Transport
-	if t == nil {
-		t = http.DefaultTransport
-	}
-	return t.RoundTrip(req)
+	return c.Transport.RoundTrip(req)
 }
 
 func (s *Server) upstreamFailed(w http.ResponseWriter, ctx context.Context, c *call, err error) {
