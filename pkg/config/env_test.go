@@ -24,3 +24,23 @@ func TestApplyEnvRespectsCommandLine(t *testing.T) {
 		t.Fatalf("url=%s listen=%s list=%v", *url, *listen, list)
 	}
 }
+
+func TestBytes(t *testing.T) {
+	cases := map[string]int64{"48MiB": 48 << 20, "1GiB": 1 << 30, "512": 512, "2 KiB": 2048, "0": 0}
+	for in, want := range cases {
+		var b Bytes
+		if err := b.Set(in); err != nil || int64(b) != want {
+			t.Errorf("Set(%q) = %d, %v; want %d", in, b, err, want)
+		}
+	}
+	for _, bad := range []string{"", "-1", "12XB", "1.5GiB"} {
+		var b Bytes
+		if err := b.Set(bad); err == nil {
+			t.Errorf("Set(%q) accepted", bad)
+		}
+	}
+	b := Bytes(48 << 20)
+	if b.String() != "48MiB" {
+		t.Errorf("String = %q", b.String())
+	}
+}

@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"os"
 	"os/signal"
+	"runtime/debug"
 	"strconv"
 	"syscall"
 	"time"
@@ -19,10 +20,14 @@ import (
 
 // Common is the configuration every Switchyard binary shares.
 type Common struct {
-	NATS     natsx.ConnConfig
-	Log      telemetry.LogConfig
-	Ops      OpsConfig
-	Topology contract.Options
+	// MemoryLimit is the Go runtime's soft memory limit; 0 leaves Go's
+	// default (or GOMEMLIMIT, which always wins). Set it before
+	// RegisterFlags to give a binary its own default.
+	MemoryLimit config.Bytes
+	NATS        natsx.ConnConfig
+	Log         telemetry.LogConfig
+	Ops         OpsConfig
+	Topology    contract.Options
 }
 
 // RegisterFlags adds the shared flags to fs.
@@ -36,6 +41,7 @@ func (c *Common) RegisterFlags(fs *flag.FlagSet, opsDefault string) {
 	fs.StringVar(&c.Log.Format, "log-format", "text", "log format: text or json")
 	fs.StringVar(&c.Ops.Listen, "ops-listen", opsDefault, "address for /healthz, /readyz and /metrics (empty disables)")
 	fs.DurationVar(&c.Ops.ShutdownGrace, "shutdown-grace", 30*time.Second, "time modules get to drain on SIGTERM")
+	fs.Var(&c.MemoryLimit, "memory-limit", "soft memory limit of the Go runtime (e.g. 64MiB; 0: none); GOMEMLIMIT wins")
 	fs.IntVar(&c.Topology.Replicas, "jetstream-replicas", 1, "replicas for streams and KV buckets (3 in a NATS cluster)")
 	fs.Var(ensureTopologyFlag{&c.NATS}, "nats-ensure-topology",
 		"create or update the JetStream streams and KV buckets at start (false: only bind, waiting until an admin-run init has created them)")
@@ -77,6 +83,9 @@ func Main(name string, fs *flag.FlagSet, args []string, common *Common, build fu
 		return 2
 	}
 	slog.SetDefault(log)
+	if common.MemoryLimit > 0 && os.Getenv("GOMEMLIMIT") == "" {
+		debug.SetMemoryLimit(int64(common.MemoryLimit))
+	}
 	shutdownTracing := telemetry.SetupTracing(name)
 	defer func() { _ = shutdownTracing(context.Background()) }()
 	mods, err := build(log)

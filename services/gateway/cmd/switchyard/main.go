@@ -18,6 +18,9 @@ func main() {
 	var common runtime.Common
 	var cfg gatewayapp.Config
 	fs := flag.NewFlagSet("switchyard", flag.ExitOnError)
+	// The all-in-one holds ~20 MB live under load; a soft limit keeps GC
+	// headroom (RSS) near 75 MB instead of ~90 (BENCHMARKS.md).
+	common.MemoryLimit = 48 << 20
 	common.RegisterFlags(fs, ":9100")
 	cfg.RegisterFlags(fs)
 	list := fs.Bool("list-targets", false, "print the targets and exit")
