@@ -14,12 +14,13 @@ import (
 
 	"github.com/switchyard/switchyard/pkg/contract"
 	pb "github.com/switchyard/switchyard/pkg/gen/switchyard/v1"
+	"github.com/switchyard/switchyard/pkg/kvstore"
 )
 
 // Store binds the three buckets.
 type Store struct {
 	Services jetstream.KeyValue
-	Status   jetstream.KeyValue
+	Status   *kvstore.Bucket[*pb.Status]
 	Leases   jetstream.KeyValue
 }
 
@@ -29,9 +30,9 @@ func Open(ctx context.Context, js jetstream.JetStream) (*Store, error) {
 	if err != nil {
 		return nil, fmt.Errorf("open %s: %w", contract.BucketServices, err)
 	}
-	st, err := js.KeyValue(ctx, contract.BucketStatus)
+	st, err := kvstore.Open(ctx, js, contract.BucketStatus, "status", func() *pb.Status { return &pb.Status{} })
 	if err != nil {
-		return nil, fmt.Errorf("open %s: %w", contract.BucketStatus, err)
+		return nil, err
 	}
 	leases, err := js.KeyValue(ctx, contract.BucketHealthLease)
 	if err != nil {
@@ -55,17 +56,13 @@ func (s *Store) Claim(ctx context.Context, key, owner string) (bool, error) {
 // (0: only if none is stored). It reports false when another writer got
 // there first.
 func (s *Store) PutStatusIf(ctx context.Context, st *pb.Status, rev uint64) (bool, error) {
-	data, err := proto.Marshal(st)
-	if err != nil {
-		return false, err
-	}
-	key := contract.Key(st.GetService())
+	var err error
 	if rev == 0 {
-		_, err = s.Status.Create(ctx, key, data)
+		err = s.Status.Create(ctx, st.GetService(), st)
 	} else {
-		_, err = s.Status.Update(ctx, key, data, rev)
+		err = s.Status.Update(ctx, st.GetService(), st, rev)
 	}
-	if errors.Is(err, jetstream.ErrKeyExists) || errors.Is(err, jetstream.ErrKeyRevisionMismatch) {
+	if errors.Is(err, kvstore.ErrExists) || errors.Is(err, kvstore.ErrConflict) {
 		return false, nil
 	}
 	return err == nil, err
@@ -80,37 +77,21 @@ func (s *Store) GetStatus(ctx context.Context, name string) (*pb.Status, error) 
 // GetStatusRev returns a service's status and its revision, or nil and 0
 // when none is stored.
 func (s *Store) GetStatusRev(ctx context.Context, name string) (*pb.Status, uint64, error) {
-	e, err := s.Status.Get(ctx, contract.Key(name))
-	if errors.Is(err, jetstream.ErrKeyNotFound) {
+	st, rev, err := s.Status.Get(ctx, name)
+	if errors.Is(err, kvstore.ErrNotFound) {
 		return nil, 0, nil
 	}
-	if err != nil {
-		return nil, 0, err
-	}
-	var st pb.Status
-	if err := proto.Unmarshal(e.Value(), &st); err != nil {
-		return nil, 0, fmt.Errorf("decode status of %q: %w", name, err)
-	}
-	return &st, e.Revision(), nil
+	return st, rev, err
 }
 
 // PutStatus stores a service's status.
 func (s *Store) PutStatus(ctx context.Context, st *pb.Status) error {
-	data, err := proto.Marshal(st)
-	if err != nil {
-		return err
-	}
-	_, err = s.Status.Put(ctx, contract.Key(st.GetService()), data)
-	return err
+	return s.Status.Put(ctx, st.GetService(), st)
 }
 
 // DeleteStatus removes a service's status.
 func (s *Store) DeleteStatus(ctx context.Context, name string) error {
-	err := s.Status.Purge(ctx, contract.Key(name))
-	if errors.Is(err, jetstream.ErrKeyNotFound) {
-		return nil
-	}
-	return err
+	return s.Status.Delete(ctx, name)
 }
 
 // DecodeService decodes a sy_services value.

@@ -6,31 +6,32 @@ import (
 	"fmt"
 
 	"github.com/nats-io/nats.go/jetstream"
-	"google.golang.org/protobuf/proto"
 
 	"github.com/switchyard/switchyard/pkg/contract"
 	pb "github.com/switchyard/switchyard/pkg/gen/switchyard/v1"
+	"github.com/switchyard/switchyard/pkg/kvstore"
 )
 
-// Store errors.
+// Store errors (shared with every typed bucket).
 var (
-	ErrNotFound = errors.New("consumer key not found")
-	ErrExists   = errors.New("consumer key already exists")
-	ErrConflict = errors.New("consumer key changed concurrently")
+	ErrNotFound = kvstore.ErrNotFound
+	ErrExists   = kvstore.ErrExists
+	ErrConflict = kvstore.ErrConflict
 )
 
 // Store keeps ConsumerKey records in sy_keys, keyed by the key's SHA-256
 // hex digest, as binary protobuf. It also reads sy_services to check that
 // a key's allowed services exist.
 type Store struct {
-	keys, services jetstream.KeyValue
+	keys     *kvstore.Bucket[*pb.ConsumerKey]
+	services jetstream.KeyValue
 }
 
 // OpenStore binds the buckets (EnsureTopology must have created them).
 func OpenStore(ctx context.Context, js jetstream.JetStream) (*Store, error) {
-	keys, err := js.KeyValue(ctx, contract.BucketKeys)
+	keys, err := kvstore.Open(ctx, js, contract.BucketKeys, "consumer key", func() *pb.ConsumerKey { return &pb.ConsumerKey{} })
 	if err != nil {
-		return nil, fmt.Errorf("open %s: %w", contract.BucketKeys, err)
+		return nil, err
 	}
 	services, err := js.KeyValue(ctx, contract.BucketServices)
 	if err != nil {
@@ -41,63 +42,34 @@ func OpenStore(ctx context.Context, js jetstream.JetStream) (*Store, error) {
 
 // Create writes a new record; ErrExists if its digest is taken.
 func (s *Store) Create(ctx context.Context, rec *pb.ConsumerKey) error {
-	data, err := proto.Marshal(rec)
-	if err != nil {
-		return err
-	}
-	_, err = s.keys.Create(ctx, contract.Key(rec.GetHash()), data)
-	if errors.Is(err, jetstream.ErrKeyExists) {
-		return ErrExists
-	}
-	return err
+	return s.keys.Create(ctx, rec.GetHash(), rec)
 }
 
 // Get returns the record of a digest and its revision.
 func (s *Store) Get(ctx context.Context, hashHex string) (*pb.ConsumerKey, uint64, error) {
-	e, err := s.keys.Get(ctx, contract.Key(hashHex))
-	if errors.Is(err, jetstream.ErrKeyNotFound) {
-		return nil, 0, ErrNotFound
+	rec, rev, err := s.keys.Get(ctx, hashHex)
+	if err == nil {
+		rec.Hash = hashHex
 	}
-	if err != nil {
-		return nil, 0, err
-	}
-	var rec pb.ConsumerKey
-	if err := proto.Unmarshal(e.Value(), &rec); err != nil {
-		return nil, 0, fmt.Errorf("decode consumer key record: %w", err)
-	}
-	rec.Hash = hashHex
-	return &rec, e.Revision(), nil
+	return rec, rev, err
 }
 
 // Update replaces a record read at revision rev; ErrConflict otherwise.
 func (s *Store) Update(ctx context.Context, rec *pb.ConsumerKey, rev uint64) error {
-	data, err := proto.Marshal(rec)
-	if err != nil {
-		return err
-	}
-	_, err = s.keys.Update(ctx, contract.Key(rec.GetHash()), data, rev)
-	var apiErr *jetstream.APIError
-	if errors.As(err, &apiErr) && (apiErr.ErrorCode == jetstream.JSErrCodeStreamWrongLastSequence ||
-		apiErr.ErrorCode == jetstream.JSErrCodeStreamWrongLastSequenceConstant) {
-		return ErrConflict
-	}
-	return err
+	return s.keys.Update(ctx, rec.GetHash(), rec, rev)
 }
 
-// List returns every record.
+// List returns every record, each with its digest set.
 func (s *Store) List(ctx context.Context) ([]*pb.ConsumerKey, error) {
-	lister, err := s.keys.ListKeys(ctx)
-	if errors.Is(err, jetstream.ErrNoKeysFound) {
-		return nil, nil
-	}
+	hashes, err := s.keys.Names(ctx)
 	if err != nil {
 		return nil, err
 	}
-	var out []*pb.ConsumerKey
-	for k := range lister.Keys() {
-		rec, _, err := s.Get(ctx, k)
+	out := make([]*pb.ConsumerKey, 0, len(hashes))
+	for _, h := range hashes {
+		rec, _, err := s.Get(ctx, h)
 		if errors.Is(err, ErrNotFound) {
-			continue // deleted while listing
+			continue // revoked and purged while listing
 		}
 		if err != nil {
 			return nil, err
