@@ -20,7 +20,9 @@ func (s *Store) PutAlias(ctx context.Context, a *pb.ModelAlias) error {
 }
 
 // DeleteAlias removes an alias and its history.
-func (s *Store) DeleteAlias(ctx context.Context, name string) error { return s.routes.Delete(ctx, name) }
+func (s *Store) DeleteAlias(ctx context.Context, name string) error {
+	return s.routes.Delete(ctx, name)
+}
 
 // Aliases returns every alias.
 func (s *Store) Aliases(ctx context.Context) ([]*pb.ModelAlias, error) { return s.routes.List(ctx) }
