@@ -53,6 +53,9 @@ type Config struct {
 	// BatchLinger is how long a batch waits for more events once it has
 	// its first.
 	BatchLinger time.Duration
+	// StartWait bounds how long Start waits for a request's started marker
+	// to be fsynced before the request goes upstream (0: do not wait).
+	StartWait time.Duration
 }
 
 // RegisterFlags adds the publisher's flags with the given prefix.
@@ -64,6 +67,7 @@ func (c *Config) RegisterFlags(fs *flag.FlagSet, prefix string) {
 	fs.Int64Var(&c.SpoolMaxBytes, prefix+"usage-spool-max-bytes", 1<<30, "largest usage spool on disk; events beyond it are dropped and counted")
 	fs.IntVar(&c.BatchMax, prefix+"usage-batch-max", 256, "usage events of one consumer per JetStream message (1: one message per event; more divides the stream's write+fsync+ack cost, see BENCHMARKS.md)")
 	fs.DurationVar(&c.BatchLinger, prefix+"usage-batch-linger", 10*time.Millisecond, "how long a usage batch waits for more events (with -usage-batch-max > 1)")
+	fs.DurationVar(&c.StartWait, prefix+"usage-start-wait", 100*time.Millisecond, "with a spool: how long a request waits for its started marker to be fsynced before it goes upstream (0: do not wait; a crash right after the upstream call may then go unmetered)")
 }
 
 // Publisher sends usage events asynchronously.
@@ -71,13 +75,20 @@ type Publisher struct {
 	cfg    Config
 	js     jetstream.JetStream
 	log    *slog.Logger
-	intake chan *pb.UsageEvent
+	intake chan entry
 	spool  *spool
 	// replayBelow: spool segments with a smaller id were left by a
 	// previous run.
 	replayBelow uint64
 
-	published, retries, dropped, queued, spooled, replayed atomic.Int64
+	published, retries, dropped, queued, spooled, replayed, interrupted atomic.Int64
+}
+
+// entry is what waits in the intake: a final usage event, or (synced set)
+// a request's started marker.
+type entry struct {
+	ev     *pb.UsageEvent
+	synced chan struct{} // closed once the marker's write was attempted
 }
 
 // New returns a publisher; call Run to start it. A spool directory that
@@ -98,7 +109,7 @@ func New(cfg Config, js jetstream.JetStream, log *slog.Logger) (*Publisher, erro
 	if cfg.BatchLinger <= 0 {
 		cfg.BatchLinger = 10 * time.Millisecond
 	}
-	p := &Publisher{cfg: cfg, js: js, log: log, intake: make(chan *pb.UsageEvent, cfg.Queue)}
+	p := &Publisher{cfg: cfg, js: js, log: log, intake: make(chan entry, cfg.Queue)}
 	if cfg.SpoolDir != "" {
 		s, left, err := openSpool(cfg.SpoolDir, cfg.SpoolMaxBytes, cfg.SpoolSegmentBytes)
 		if err != nil {
@@ -107,6 +118,10 @@ func New(cfg Config, js jetstream.JetStream, log *slog.Logger) (*Publisher, erro
 		p.spool, p.replayBelow = s, s.segs[len(s.segs)-1].id
 		if left > 0 {
 			log.Info("usage spool holds events from a previous run; publishing them again", "bytes", left)
+			if err := p.resolveInterrupted(); err != nil {
+				_ = s.close()
+				return nil, fmt.Errorf("usage spool %s: %w", cfg.SpoolDir, err)
+			}
 		}
 	}
 	return p, nil
@@ -118,7 +133,7 @@ func New(cfg Config, js jetstream.JetStream, log *slog.Logger) (*Publisher, erro
 func (p *Publisher) Publish(ev *pb.UsageEvent) {
 	metrics.ObserveUsage(ev)
 	select {
-	case p.intake <- ev:
+	case p.intake <- entry{ev: ev}:
 		p.addQueued(1)
 	default:
 		p.drop("queue_full", 1)
@@ -136,14 +151,15 @@ func (p *Publisher) addQueued(n int64) {
 	metrics.UsageQueued.Set(float64(p.queued.Add(n)))
 }
 
-// Stats are the publisher's counters.
-type Stats struct{ Published, Retries, Dropped, Queued, Spooled, Replayed int64 }
+// Stats are the publisher's counters. Interrupted counts the events
+// synthesized at start for requests a previous run never finished.
+type Stats struct{ Published, Retries, Dropped, Queued, Spooled, Replayed, Interrupted int64 }
 
 // Stats returns the counters. Queued is events accepted and not yet
 // acknowledged by JetStream.
 func (p *Publisher) Stats() Stats {
 	return Stats{p.published.Load(), p.retries.Load(), p.dropped.Load(), p.queued.Load(),
-		p.spooled.Load(), p.replayed.Load()}
+		p.spooled.Load(), p.replayed.Load(), p.interrupted.Load()}
 }
 
 // item is one event, or a batch of one consumer's events, on its way to
@@ -199,16 +215,17 @@ func (p *Publisher) Run(ctx context.Context) {
 // until the queue is empty or drainCtx ends.
 func (p *Publisher) feedFromMemory(ctx, drainCtx context.Context, work chan<- item) {
 	for {
-		var ev *pb.UsageEvent
+		var e entry
 		select {
-		case ev = <-p.intake:
+		case e = <-p.intake:
 		case <-ctx.Done():
 			select {
-			case ev = <-p.intake:
+			case e = <-p.intake:
 			default:
 				return
 			}
 		}
+		ev := e.ev
 		it, ok := p.encode(ev)
 		if !ok {
 			continue

@@ -170,12 +170,13 @@ func TestSpoolTornTail(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	var payloads [][]byte
+	var recs []record
 	for i := range 3 {
-		data, _ := proto.Marshal(&pb.UsageEvent{RequestId: fmt.Sprintf("torn-%d", i)})
-		payloads = append(payloads, data)
+		id := fmt.Sprintf("torn-%d", i)
+		data, _ := proto.Marshal(&pb.UsageEvent{RequestId: id})
+		recs = append(recs, record{id: id, payload: data})
 	}
-	if err := s.append(payloads); err != nil {
+	if err := s.append(recs); err != nil {
 		t.Fatal(err)
 	}
 	_ = s.close()

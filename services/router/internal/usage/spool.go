@@ -43,6 +43,7 @@ type segment struct {
 	size     int64 // bytes fsynced (readable)
 	readOff  int64
 	inflight int  // records handed out and not yet acknowledged
+	open     int  // started markers of requests whose final event is not yet spooled
 	sealed   bool // no more appends
 	reader   *os.File
 	buf      *bufio.Reader
@@ -58,6 +59,25 @@ type spool struct {
 	total  int64
 	active *os.File
 	notify chan struct{}
+	// open maps the request id of each started marker written by this run,
+	// whose final event is not yet spooled, to where the marker is.
+	open map[string]*openMarker
+	// carry: a segment is done but for its open markers, which the writer
+	// must copy forward before it can go.
+	carry bool
+}
+
+type openMarker struct {
+	seg     *segment
+	payload []byte
+}
+
+// record is one spool record to append: a final event, or a request's
+// started marker.
+type record struct {
+	id      string
+	payload []byte
+	marker  bool
 }
 
 func segmentName(id uint64) string { return fmt.Sprintf("usage-%016d.spool", id) }
@@ -72,7 +92,8 @@ func openSpool(dir string, maxBytes, segBytes int64) (*spool, int64, error) {
 	if err != nil {
 		return nil, 0, fmt.Errorf("usage spool: %w", err)
 	}
-	s := &spool{dir: dir, maxBytes: maxBytes, segBytes: segBytes, notify: make(chan struct{}, 1)}
+	s := &spool{dir: dir, maxBytes: maxBytes, segBytes: segBytes, notify: make(chan struct{}, 1),
+		open: map[string]*openMarker{}}
 	var next uint64 = 1
 	for _, e := range entries {
 		id, ok := parseSegment(e.Name())
@@ -134,15 +155,18 @@ func (s *spool) rotate(id uint64) error {
 // errSpoolFull is returned by append when the batch would exceed maxBytes.
 var errSpoolFull = errors.New("usage spool full")
 
-// append writes the encoded events as one batch and fsyncs it. Only the
-// writer goroutine calls it.
-func (s *spool) append(payloads [][]byte) error {
+// append writes the records as one batch and fsyncs it. Only the writer
+// goroutine calls it. Once they are durable, a marker becomes open (moved
+// here if it was open elsewhere: a carry) and a final event closes its
+// request's marker, both under the lock that makes the records readable,
+// so no segment is collected with a marker not yet accounted for.
+func (s *spool) append(recs []record) error {
 	var buf []byte
-	for _, p := range payloads {
+	for _, r := range recs {
 		var h [recordHeader]byte
-		binary.LittleEndian.PutUint32(h[:4], uint32(len(p)))
-		binary.LittleEndian.PutUint32(h[4:], crc32.Checksum(p, crcTable))
-		buf = append(append(buf, h[:]...), p...)
+		binary.LittleEndian.PutUint32(h[:4], uint32(len(r.payload)))
+		binary.LittleEndian.PutUint32(h[4:], crc32.Checksum(r.payload, crcTable))
+		buf = append(append(buf, h[:]...), r.payload...)
 	}
 	s.mu.Lock()
 	full := s.total+int64(len(buf)) > s.maxBytes
@@ -160,6 +184,7 @@ func (s *spool) append(payloads [][]byte) error {
 	s.mu.Lock()
 	cur.size += int64(len(buf))
 	s.total += int64(len(buf))
+	s.trackLocked(cur, recs)
 	rotateNow := cur.size >= s.segBytes
 	s.mu.Unlock()
 	s.wake()
@@ -237,22 +262,31 @@ func (s *spool) done(seg *segment) {
 	s.mu.Unlock()
 }
 
-// collectLocked deletes the segments that are sealed, fully read and fully
-// acknowledged.
+// collectLocked deletes, oldest first, the segments that are sealed, fully
+// read and fully acknowledged and hold no open marker. It stops at the
+// first segment it must keep: deleting in order means a marker still on
+// disk always has its final event (if spooled) on disk too, so a replay
+// never synthesizes an interrupted event for a request whose final event
+// was acknowledged. A segment held only by open markers asks the writer
+// to carry them forward.
 func (s *spool) collectLocked() {
-	keep := s.segs[:0]
+	n := 0
 	for _, seg := range s.segs {
-		if seg.sealed && seg.readOff >= seg.size && seg.inflight == 0 {
-			if seg.reader != nil {
-				_ = seg.reader.Close()
-			}
-			_ = os.Remove(seg.path)
-			s.total -= seg.size
-			continue
+		if !seg.sealed || seg.readOff < seg.size || seg.inflight > 0 {
+			break
 		}
-		keep = append(keep, seg)
+		if seg.open > 0 {
+			s.carry = true
+			break
+		}
+		if seg.reader != nil {
+			_ = seg.reader.Close()
+		}
+		_ = os.Remove(seg.path)
+		s.total -= seg.size
+		n++
 	}
-	s.segs = keep
+	s.segs = s.segs[n:]
 }
 
 // bytes is the spool's size on disk.
