@@ -126,6 +126,7 @@ func (s *Server) attempt(w http.ResponseWriter, in *inbound, lim *limits, c *cal
 	lim.await(s.cfg.FirstByteTimeout, errFirstByteTimeout)
 	protocol := rt.Service.GetProtocol()
 	sctx, span := metrics.StartUpstreamSpan(ctx, in.operation, model, rt.Name(), protocol, label)
+	s.recordStart(sctx, c, rt, model, ex.stream)
 	began := time.Now()
 	resp, err := s.send(sctx, rt, up, in.r.Header, ex.stream)
 	lim.done()

@@ -41,6 +41,7 @@ type call struct {
 	outcome   string
 	stream    bool
 	reached   bool // an upstream was called (or the request was rate limited)
+	started   bool // the start was recorded (before the first upstream call)
 }
 
 // forwarded is what an endpoint hands to forward.
@@ -164,6 +165,21 @@ func (s *Server) relayBody(w http.ResponseWriter, ctx context.Context, c *call, 
 	if _, err := w.Write(out); err != nil {
 		c.outcome = outcomeCancelled
 	}
+}
+
+// recordStart records, once per request and before its first upstream
+// call, that the request is about to reach rt. The marker carries what
+// the final event will (request id, time, consumer, model, service) and
+// no tokens: a prompt estimate could exceed what the upstream reports.
+func (s *Server) recordStart(ctx context.Context, c *call, rt *routes.Route, model string, stream bool) {
+	if c.started || s.start == nil {
+		return
+	}
+	c.started = true
+	s.start.Start(ctx, &pb.UsageEvent{
+		RequestId: c.id, Consumer: c.consumer, Alias: c.alias, Model: model, Operation: c.operation,
+		Service: rt.Name(), Protocol: rt.Service.GetProtocol(), Time: timestamppb.New(c.start), Stream: stream,
+	})
 }
 
 // publish queues the request's usage event (none for a request that never

@@ -1,6 +1,7 @@
 package edge
 
 import (
+	"context"
 	"io"
 	"log/slog"
 	"net"
@@ -25,10 +26,24 @@ type staticRoutes struct{ t *routes.Table }
 func (s staticRoutes) Load() *routes.Table { return s.t }
 func (s staticRoutes) Ready() bool         { return true }
 
-// usageLog records the usage events the edge publishes.
+// usageLog records the usage events the edge publishes and the starts it
+// records.
 type usageLog struct {
 	mu     sync.Mutex
 	events []*pb.UsageEvent
+	starts []*pb.UsageEvent
+}
+
+func (u *usageLog) Start(_ context.Context, ev *pb.UsageEvent) {
+	u.mu.Lock()
+	defer u.mu.Unlock()
+	u.starts = append(u.starts, ev)
+}
+
+func (u *usageLog) startCount() int {
+	u.mu.Lock()
+	defer u.mu.Unlock()
+	return len(u.starts)
 }
 
 func (u *usageLog) Publish(ev *pb.UsageEvent) {

@@ -83,6 +83,7 @@ func (s *Server) passOn(w http.ResponseWriter, in *inbound, rt *routes.Route, ad
 	actx := lim.ctx
 	lim.await(s.cfg.FirstByteTimeout, errFirstByteTimeout)
 	sctx, uspan := metrics.StartUpstreamSpan(actx, in.operation, c.model, rt.Name(), rt.Service.GetProtocol(), attemptFirst)
+	s.recordStart(sctx, c, rt, c.model, false)
 	began := time.Now()
 	resp, err := roundTrip(rt.Client, req.WithContext(sctx))
 	lim.done()

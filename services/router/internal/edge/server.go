@@ -11,6 +11,7 @@
 package edge
 
 import (
+	"context"
 	"crypto/rand"
 	"encoding/hex"
 	"errors"
@@ -81,11 +82,19 @@ type UsageSink interface {
 	Publish(ev *pb.UsageEvent)
 }
 
+// UsageStarter is a UsageSink that also records, before the upstream sees
+// a request, that the request started, so a router crash mid-request
+// still meters it (docs/metering.md). *usage.Publisher is one.
+type UsageStarter interface {
+	Start(ctx context.Context, ev *pb.UsageEvent)
+}
+
 // Server is the edge.
 type Server struct {
 	cfg    Config
 	routes RouteSource
 	usage  UsageSink
+	start  UsageStarter // nil when the sink records no start
 	log    *slog.Logger
 
 	budget   *retryBudget
@@ -97,8 +106,10 @@ type Server struct {
 func New(cfg Config, cache RouteSource, pub UsageSink, log *slog.Logger) *Server {
 	var b [6]byte
 	_, _ = rand.Read(b[:])
-	return &Server{cfg: cfg, routes: cache, usage: pub, log: log, budget: newRetryBudget(cfg.Retry),
+	s := &Server{cfg: cfg, routes: cache, usage: pub, log: log, budget: newRetryBudget(cfg.Retry),
 		idPrefix: "req_" + hex.EncodeToString(b[:])}
+	s.start, _ = pub.(UsageStarter)
+	return s
 }
 
 // Handler returns the edge: header checks, then the path forms of
