@@ -128,6 +128,8 @@ func (p *Publisher) resolveInterrupted() error {
 		if finals[m.GetRequestId()] {
 			continue
 		}
+		finals[m.GetRequestId()] = true // a marker caught mid-carry is on disk twice
+
 		data, err := proto.Marshal(interrupted(m))
 		if err != nil {
 			return err

@@ -186,3 +186,58 @@ func TestStartWithoutSpoolIsFree(t *testing.T) {
 		t.Fatalf("Start without a spool queued something: %+v", s)
 	}
 }
+
+// TestInterruptedFromDiskStates: what a previous run left on disk decides
+// how many interrupted events the next start makes, one per request at
+// most (a crash mid-carry leaves a marker in two segments).
+func TestInterruptedFromDiskStates(t *testing.T) {
+	marker := func(id string) record {
+		ev := request(id)
+		ev.Outcome = OutcomeStarted
+		data, _ := proto.Marshal(ev)
+		return record{id: id, payload: data, marker: true}
+	}
+	final := func(id string) record {
+		ev := request(id)
+		ev.Outcome = "complete"
+		data, _ := proto.Marshal(ev)
+		return record{id: id, payload: data}
+	}
+	tests := []struct {
+		name     string
+		segments [][]record
+		want     int64
+	}{
+		{"marker only", [][]record{{marker("x")}}, 1},
+		{"marker and final, one segment", [][]record{{marker("x"), final("x")}}, 0},
+		{"final in a later segment", [][]record{{marker("x")}, {final("x")}}, 0},
+		{"marker in two segments (crash mid-carry)", [][]record{{marker("x")}, {marker("x")}}, 1},
+		{"final only (marker deleted with its segment)", [][]record{{final("x")}}, 0},
+		{"two requests, one finished", [][]record{{marker("x"), marker("y")}, {final("y")}}, 1},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			dir := t.TempDir()
+			s, _, err := openSpool(dir, 1<<20, 1<<20)
+			if err != nil {
+				t.Fatal(err)
+			}
+			for i, recs := range tt.segments {
+				if i > 0 {
+					if err := s.rotate(uint64(i + 1)); err != nil {
+						t.Fatal(err)
+					}
+				}
+				if err := s.append(recs); err != nil {
+					t.Fatal(err)
+				}
+			}
+			_ = s.close()
+			p := mustNew(t, Config{SpoolDir: dir}, nil)
+			defer func() { _ = p.spool.close() }()
+			if got := p.Stats().Interrupted; got != tt.want {
+				t.Fatalf("%d interrupted events; want %d", got, tt.want)
+			}
+		})
+	}
+}
