@@ -22,7 +22,7 @@ type streamEnd struct {
 // end with a client-visible error (none hangs); the other replica's
 // streams and requests see no error; every request that completed is
 // metered exactly once, and the killed replica's spool is replayed when
-// it restarts.
+// it restarts, metering each killed stream once as interrupted.
 func TestRouterKilledWithStreamsOpen(t *testing.T) {
 	s := stackFor(t)
 	streamKey, otherKey := s.newKey(t, "f6-streams@example.com", 0), s.newKey(t, "f6-other@example.com", 0)
@@ -71,6 +71,11 @@ func TestRouterKilledWithStreamsOpen(t *testing.T) {
 	}
 	s.requireNoLossNoDup(t, other, mo)
 	s.requireNoLossNoDup(t, streams, ms)
+	// Each killed stream left a started marker in router-1's spool: its
+	// restart meters it as interrupted (docs/metering.md), once.
+	if metered := ms.inLedger - (streamsPerRouter - survived.errors); metered != streamsPerRouter {
+		t.Errorf("killed streams metered %d of %d; want every one (outcome interrupted)", metered, streamsPerRouter)
+	}
 }
 
 type streamTally struct {
