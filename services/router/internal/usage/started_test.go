@@ -3,6 +3,7 @@ package usage
 import (
 	"context"
 	"fmt"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -12,6 +13,7 @@ import (
 
 	"github.com/switchyard/switchyard/pkg/contract"
 	pb "github.com/switchyard/switchyard/pkg/gen/switchyard/v1"
+	"github.com/switchyard/switchyard/pkg/natsx"
 )
 
 var startTime = time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC)
@@ -240,4 +242,29 @@ func TestInterruptedFromDiskStates(t *testing.T) {
 			}
 		})
 	}
+}
+
+// BenchmarkStartParallel is the request-path cost of a started marker:
+// queueing it and waiting for the group commit that makes it durable,
+// with concurrent requests sharing fsyncs.
+func BenchmarkStartParallel(b *testing.B) {
+	js, err := jetstream.New(natsx.TestConn(b, natsx.StartTestServer(b), "usage-bench"))
+	if err != nil {
+		b.Fatal(err)
+	}
+	p, err := New(Config{SpoolDir: b.TempDir(), StartWait: time.Second}, js, quiet)
+	if err != nil {
+		b.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan struct{})
+	go func() { p.Run(ctx); close(done) }()
+	defer func() { cancel(); <-done }()
+	var n atomic.Int64
+	b.ResetTimer()
+	b.RunParallel(func(pb *testing.PB) {
+		for pb.Next() {
+			p.Start(ctx, request(fmt.Sprintf("b-%d", n.Add(1))))
+		}
+	})
 }
