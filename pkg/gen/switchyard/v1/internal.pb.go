@@ -418,7 +418,9 @@ type UsageEvent struct {
 	ReasoningTokens  int64                  `protobuf:"varint,11,opt,name=reasoning_tokens,json=reasoningTokens,proto3" json:"reasoning_tokens,omitempty"`
 	LatencyMs        int64                  `protobuf:"varint,12,opt,name=latency_ms,json=latencyMs,proto3" json:"latency_ms,omitempty"`
 	TtftMs           int64                  `protobuf:"varint,13,opt,name=ttft_ms,json=ttftMs,proto3" json:"ttft_ms,omitempty"`
-	// complete, upstream_error, client_cancelled, partial or rate_limited.
+	// complete, upstream_error, client_cancelled, partial, rate_limited or
+	// interrupted (a router crashed mid-request; synthesized from its spool
+	// marker at restart). "started" is a spool-only marker, never published.
 	Outcome string                 `protobuf:"bytes,14,opt,name=outcome,proto3" json:"outcome,omitempty"`
 	Time    *timestamppb.Timestamp `protobuf:"bytes,15,opt,name=time,proto3" json:"time,omitempty"`
 	Stream  bool                   `protobuf:"varint,16,opt,name=stream,proto3" json:"stream,omitempty"`
