@@ -94,6 +94,13 @@ func Serve(nc *nats.Conn, cfg ServiceConfig, routes ...Route) (micro.Service, er
 			return nil, fmt.Errorf("add endpoint %s on %s: %w", r.Name, r.Subject, err)
 		}
 	}
+	// Subscriptions are sent asynchronously; a flush makes sure the server
+	// has them before the caller reports ready, so a request from another
+	// connection right after Serve returns finds a responder.
+	if err := nc.Flush(); err != nil {
+		_ = svc.Stop()
+		return nil, fmt.Errorf("flush %s subscriptions: %w", cfg.Name, err)
+	}
 	return svc, nil
 }
 
