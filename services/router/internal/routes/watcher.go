@@ -263,6 +263,9 @@ func (w *Watcher) applyStatus(e jetstream.KeyValueEntry) {
 		var st pb.Status
 		if err := proto.Unmarshal(e.Value(), &st); err == nil {
 			state = st.GetState()
+			if ts := st.GetCheckedAt(); ts != nil {
+				noteCheck(ts.AsTime())
+			}
 		}
 	}
 	w.mu.Lock()
