@@ -1,10 +1,10 @@
 package edge
 
 import (
-	"encoding/json"
 	"errors"
 	"net/http"
 
+	"github.com/switchyard/switchyard/pkg/apierr"
 	"github.com/switchyard/switchyard/services/router/internal/edgejson"
 	"github.com/switchyard/switchyard/services/router/internal/keys"
 	"github.com/switchyard/switchyard/services/router/internal/metrics"
@@ -27,21 +27,7 @@ const (
 )
 
 func (e *apiError) write(w http.ResponseWriter) {
-	type body struct {
-		Message string  `json:"message"`
-		Type    string  `json:"type"`
-		Param   *string `json:"param"`
-		Code    *string `json:"code"`
-	}
-	b := body{Message: e.Message, Type: e.Type}
-	if e.Param != "" {
-		b.Param = &e.Param
-	}
-	if e.Code != "" {
-		b.Code = &e.Code
-	}
-	data, _ := json.Marshal(map[string]body{"error": b})
-	writeJSONError(w, e.Status, data)
+	writeJSONError(w, e.Status, apierr.OpenAIBody(e.Message, e.Type, e.Param, e.Code))
 }
 
 func writeJSONError(w http.ResponseWriter, status int, data []byte) {

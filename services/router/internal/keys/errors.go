@@ -1,10 +1,11 @@
 package keys
 
 import (
-	"encoding/json"
 	"net/http"
 	"strconv"
 	"time"
+
+	"github.com/switchyard/switchyard/pkg/apierr"
 )
 
 // Error is an OpenAI-shaped refusal of an edge request: 401 for a missing,
@@ -90,18 +91,7 @@ func (e *Error) JSON() []byte {
 }
 
 func (e *Error) encode() []byte {
-	type body struct {
-		Message string  `json:"message"`
-		Type    string  `json:"type"`
-		Param   *string `json:"param"`
-		Code    *string `json:"code"`
-	}
-	b := body{Message: e.Message, Type: e.Type}
-	if e.Code != "" {
-		b.Code = &e.Code
-	}
-	data, _ := json.Marshal(map[string]body{"error": b})
-	return data
+	return apierr.OpenAIBody(e.Message, e.Type, "", e.Code)
 }
 
 // SetHeaders adds Retry-After (whole seconds, rounded up) and

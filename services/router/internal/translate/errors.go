@@ -10,6 +10,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/switchyard/switchyard/pkg/apierr"
 )
 
 // Error is an OpenAI-normalised error: the edge status and body, plus the
@@ -38,23 +40,7 @@ func (e *Error) Error() string {
 // JSON renders {"error":{"message","type","param","code"}}, usable both as an
 // HTTP body and as a mid-stream `data:` event.
 func (e *Error) JSON() []byte {
-	var body struct {
-		Error struct {
-			Message string  `json:"message"`
-			Type    string  `json:"type"`
-			Param   *string `json:"param"`
-			Code    *string `json:"code"`
-		} `json:"error"`
-	}
-	body.Error.Message, body.Error.Type = e.Message, e.Type
-	if e.Param != "" {
-		body.Error.Param = &e.Param
-	}
-	if e.Code != "" {
-		body.Error.Code = &e.Code
-	}
-	out, _ := json.Marshal(body)
-	return out
+	return apierr.OpenAIBody(e.Message, e.Type, e.Param, e.Code)
 }
 
 // AsError returns err as an *Error, wrapping any other error as a 502.
