@@ -109,8 +109,12 @@ func (b *Bucket[T]) Delete(ctx context.Context, name string) error {
 }
 
 // Names returns the unescaped name of every live key.
-func (b *Bucket[T]) Names(ctx context.Context) ([]string, error) {
-	lister, err := b.kv.ListKeys(ctx)
+func (b *Bucket[T]) Names(ctx context.Context) ([]string, error) { return Names(ctx, b.kv) }
+
+// Names returns the unescaped name of every live key of any bucket keyed
+// with contract.Key (for buckets whose values are not protobuf).
+func Names(ctx context.Context, kv jetstream.KeyValue) ([]string, error) {
+	lister, err := kv.ListKeys(ctx)
 	if errors.Is(err, jetstream.ErrNoKeysFound) {
 		return nil, nil
 	}

@@ -13,6 +13,7 @@ import (
 	"github.com/nats-io/nats.go/jetstream"
 
 	"github.com/switchyard/switchyard/pkg/contract"
+	"github.com/switchyard/switchyard/pkg/kvstore"
 )
 
 // Source kinds.
@@ -93,19 +94,7 @@ func (s *KV) Delete(ctx context.Context, name string) error {
 }
 
 // Names lists every stored credential name.
-func (s *KV) Names(ctx context.Context) ([]string, error) {
-	lister, err := s.kv.ListKeys(ctx)
-	if err != nil {
-		return nil, err
-	}
-	var out []string
-	for k := range lister.Keys() {
-		if name, ok := contract.Untoken(k); ok {
-			out = append(out, name)
-		}
-	}
-	return out, nil
-}
+func (s *KV) Names(ctx context.Context) ([]string, error) { return kvstore.Names(ctx, s.kv) }
 
 // WatchAll follows every record, starting with the current ones.
 func (s *KV) WatchAll(ctx context.Context) (jetstream.KeyWatcher, error) {
