@@ -109,7 +109,7 @@ func (s *Server) send(ctx context.Context, rt *routes.Route, up translate.Upstre
 	} else {
 		req.Header["Accept"] = headerJSON
 	}
-	return roundTrip(rt.Client, req)
+	return rt.Transport.RoundTrip(req)
 }
 
 // Shared header values, never modified: setting them allocates nothing.
@@ -117,17 +117,6 @@ var (
 	headerJSON        = []string{"application/json"}
 	headerEventStream = []string{"text/event-stream"}
 )
-
-// roundTrip sends req with c's transport. The outbound clients follow no
-// redirects and have no client-wide timeout (pkg/outbound), so
-// http.Client.Do would add only a copy of the request headers (kept for
-// redirects) and an error wrapper; the edge's limits are in req's context.
-func roundTrip(c *http.Client, req *http.Request) (*http.Response, error) {
-	if c.Transport == nil || c.CheckRedirect == nil || c.Timeout != 0 || c.Jar != nil {
-		return c.Do(req) // not an outbound client: keep the client's semantics
-	}
-	return c.Transport.RoundTrip(req)
-}
 
 func (s *Server) upstreamFailed(w http.ResponseWriter, ctx context.Context, c *call, err error) {
 	cause := context.Cause(ctx)

@@ -124,7 +124,7 @@ func newRoutes(services ...svc) map[string]*routes.Route {
 		m[s.name] = &routes.Route{
 			Service: &pb.Service{Name: s.name, Namespace: s.namespace, Model: s.model, BaseUrl: s.base,
 				Protocol: s.protocol, Functions: s.functions, AzureDeployment: s.model, AzureApiVersion: "2024-10-21"},
-			Key: secret.New(testProviderKey), State: "Ready", Client: &http.Client{},
+			Key: secret.New(testProviderKey), State: "Ready", Transport: http.DefaultTransport,
 		}
 	}
 	return m

@@ -85,7 +85,7 @@ func (s *Server) passOn(w http.ResponseWriter, in *inbound, rt *routes.Route, ad
 	sctx, uspan := metrics.StartUpstreamSpan(actx, in.operation, c.model, rt.Name(), rt.Service.GetProtocol(), attemptFirst)
 	s.recordStart(sctx, c, rt, c.model, false)
 	began := time.Now()
-	resp, err := roundTrip(rt.Client, req.WithContext(sctx))
+	resp, err := rt.Transport.RoundTrip(req.WithContext(sctx))
 	lim.done()
 	s.cfg.Circuits.RecordCall(rt.Name(), resp, err, clientLeft(actx))
 	if err != nil {

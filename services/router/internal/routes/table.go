@@ -22,8 +22,11 @@ type Route struct {
 	KeyErr string
 	// State is the health state from sy_status ("" until known).
 	State string
-	// Client is the outbound client for this service's TLS setting.
-	Client *http.Client
+	// Transport is the SSRF-guarded outbound transport (pkg/outbound) for
+	// this service's TLS setting. The edge calls RoundTrip directly: the
+	// request's context carries every limit, and a transport never follows
+	// redirects, so http.Client would only add a header copy.
+	Transport http.RoundTripper
 }
 
 // Name is the service name.

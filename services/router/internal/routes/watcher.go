@@ -20,9 +20,9 @@ import (
 	"github.com/switchyard/switchyard/pkg/secret"
 )
 
-// Clients gives the outbound client for a service's TLS setting.
+// Clients gives the outbound transport for a service's TLS setting.
 type Clients struct {
-	Secure, Insecure *http.Client
+	Secure, Insecure http.RoundTripper
 }
 
 // Watcher keeps a Cache current from the sy_services, sy_status and
@@ -188,9 +188,9 @@ func (w *Watcher) retryKey(ctx context.Context, name string, svc *pb.Service) {
 // the route in the table, unusable, with the reason, rather than dropping
 // the service silently.
 func (w *Watcher) newRoute(ctx context.Context, svc *pb.Service) *Route {
-	r := &Route{Service: svc, Client: w.clients.Secure}
+	r := &Route{Service: svc, Transport: w.clients.Secure}
 	if svc.GetAllowInsecureTls() {
-		r.Client = w.clients.Insecure
+		r.Transport = w.clients.Insecure
 	}
 	key, err := w.resolve(ctx, svc.GetCredentialRef())
 	if err != nil {
