@@ -155,11 +155,12 @@ type keyGate struct {
 	mu       sync.Mutex
 	allowed  map[string]bool
 	seen     map[string]time.Time
+	last     map[string]time.Time // last forwarded request per key
 	rejected atomic.Int64
 }
 
 func newKeyGate(t *testing.T, up *fakes.Fake, keys ...string) *keyGate {
-	g := &keyGate{allowed: map[string]bool{}, seen: map[string]time.Time{}}
+	g := &keyGate{allowed: map[string]bool{}, seen: map[string]time.Time{}, last: map[string]time.Time{}}
 	g.allow(keys...)
 	g.Server = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		key := strings.TrimPrefix(r.Header.Get("Authorization"), "Bearer ")
@@ -168,6 +169,9 @@ func newKeyGate(t *testing.T, up *fakes.Fake, keys ...string) *keyGate {
 		forwarded := r.Method == http.MethodPost
 		if _, known := g.seen[key]; !known && forwarded {
 			g.seen[key] = time.Now()
+		}
+		if forwarded {
+			g.last[key] = time.Now()
 		}
 		g.mu.Unlock()
 		if !ok {
@@ -195,6 +199,17 @@ func (g *keyGate) revoke(key string) {
 	g.mu.Lock()
 	defer g.mu.Unlock()
 	delete(g.allowed, key)
+}
+
+// drained reports whether old has not been forwarded for quiet while new
+// has: requests that picked their route before a key switch carry the old
+// key and may still be in flight when the new key first arrives, so a
+// provider revokes the old key only once they have drained.
+func (g *keyGate) drained(old, new string, quiet time.Duration) bool {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	l := g.last[new]
+	return !l.IsZero() && l.Sub(g.last[old]) > quiet
 }
 
 // firstSeen is when the gate first saw key (zero if never).

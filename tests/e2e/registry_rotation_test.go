@@ -33,6 +33,9 @@ func TestRegistryKeyRotationAtTheEdge(t *testing.T) {
 		updated := time.Now()
 		harness.Eventually(t, time.Second, "upstream sees the new key", func() bool { return !gate.firstSeen(newKey).IsZero() })
 		t.Logf("new key at the upstream %v after the update returned", gate.firstSeen(newKey).Sub(updated))
+		harness.Eventually(t, time.Second, "requests routed before the switch drained", func() bool {
+			return gate.drained(oldKey, newKey, 100*time.Millisecond)
+		})
 		gate.revoke(oldKey)
 		seen := tr.ok.Load()
 		harness.Eventually(t, 5*time.Second, "traffic after revoking the old key", func() bool { return tr.ok.Load() > seen+20 })
@@ -65,6 +68,9 @@ func TestRegistryKeyFileRotation(t *testing.T) {
 	written := time.Now()
 	harness.Eventually(t, 2*time.Second, "upstream sees the key from the new file", func() bool { return !gate.firstSeen(newKey).IsZero() })
 	t.Logf("new key at the upstream %v after the file changed", gate.firstSeen(newKey).Sub(written))
+	harness.Eventually(t, time.Second, "requests routed before the switch drained", func() bool {
+		return gate.drained(oldKey, newKey, 100*time.Millisecond)
+	})
 	gate.revoke(oldKey)
 	seen := tr.ok.Load()
 	harness.Eventually(t, 5*time.Second, "traffic after revoking the old key", func() bool { return tr.ok.Load() > seen+10 })
