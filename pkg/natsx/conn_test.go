@@ -41,6 +41,9 @@ func TestRequestsReplyOnTheConnectionsOwnInbox(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer func() { _ = sub.Unsubscribe() }()
+	if err := server.Flush(); err != nil { // the server must have the subscription before the request
+		t.Fatal(err)
+	}
 	if _, err := client.Request("echo", []byte("hi"), 2*time.Second); err != nil {
 		t.Fatal(err)
 	}
