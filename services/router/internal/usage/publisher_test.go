@@ -246,3 +246,36 @@ func copySpool(t *testing.T, from, to string) {
 		}
 	}
 }
+
+// TestSpoolWriteFailureDuringShutdown: when the spool refuses a write the
+// writer hands the batch's events to the workers from memory. If that
+// happens while shutdown's drain ends, Run must not close the workers'
+// channel under the writer (it once panicked: send on closed channel).
+func TestSpoolWriteFailureDuringShutdown(t *testing.T) {
+	for round := range 20 {
+		js := newJS(t, false) // every publish refused: the workers stay busy retrying
+		p := mustNew(t, Config{SpoolDir: t.TempDir(), DrainTimeout: 20 * time.Millisecond}, js)
+		_ = p.spool.active.Close() // every append now fails
+		stop := running(p)
+		done := make(chan struct{})
+		var producers sync.WaitGroup
+		producers.Go(func() {
+			for i := 0; ; i++ {
+				select {
+				case <-done:
+					return
+				default:
+				}
+				events(p, i, i+1)
+				time.Sleep(50 * time.Microsecond)
+			}
+		})
+		time.Sleep(30 * time.Millisecond)
+		stop() // must return, and without a panic
+		close(done)
+		producers.Wait()
+		if p.Stats().Spooled != 0 {
+			t.Fatalf("round %d: %d events spooled to a closed file", round, p.Stats().Spooled)
+		}
+	}
+}

@@ -18,7 +18,9 @@ const maxSpoolBatch = 4096
 // feedFromSpool runs the spool writer (intake → disk) and the spool reader
 // (disk → workers). On shutdown the writer first puts everything left in
 // the intake on disk; the reader then keeps publishing until it has read
-// everything or drainCtx ends.
+// everything or drainCtx ends. It returns only after the writer has
+// returned: the writer may still hand events to work (a batch the disk
+// refused) and use the spool, and Run closes both once this returns.
 func (p *Publisher) feedFromSpool(ctx, drainCtx context.Context, work chan<- item) {
 	written := make(chan struct{})
 	go func() {
@@ -26,6 +28,7 @@ func (p *Publisher) feedFromSpool(ctx, drainCtx context.Context, work chan<- ite
 		p.writeSpool(ctx, drainCtx, work)
 	}()
 	p.readSpool(drainCtx, written, work)
+	<-written
 }
 
 // carryEvery is how often an idle writer looks for started markers to
