@@ -136,7 +136,7 @@ type countingServer struct {
 	hits  map[string]int
 }
 
-func newCountingServer(t *testing.T, tlsServer bool, handler http.HandlerFunc) *countingServer {
+func newCountingServer(t *testing.T, tlsServer bool, handler http.HandlerFunc, configure ...func(*http.Server)) *countingServer {
 	t.Helper()
 	s := &countingServer{hits: map[string]int{}}
 	s.Server = httptest.NewUnstartedServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
@@ -149,6 +149,9 @@ func newCountingServer(t *testing.T, tlsServer bool, handler http.HandlerFunc) *
 		if state == http.StateNew {
 			s.conns.Add(1)
 		}
+	}
+	for _, f := range configure {
+		f(s.Config)
 	}
 	if tlsServer {
 		s.StartTLS()

@@ -149,8 +149,8 @@ func (a *App) Run(ctx context.Context) error {
 	a.auth = auth
 	var cache routes.Cache
 	clients := routes.Clients{
-		Secure:   outbound.NewTransport(a.cfg.Outbound, outbound.Options{ResponseHeaderTimeout: -1, Logger: a.log}),
-		Insecure: outbound.NewTransport(a.cfg.Outbound, outbound.Options{ResponseHeaderTimeout: -1, InsecureSkipVerify: true, Logger: a.log}),
+		Secure:   outbound.NewForwarder(a.cfg.Outbound, outbound.Options{Logger: a.log}),
+		Insecure: outbound.NewForwarder(a.cfg.Outbound, outbound.Options{InsecureSkipVerify: true, Logger: a.log}),
 	}
 	pub, err := usage.New(a.cfg.Usage, js, a.log)
 	if err != nil {
