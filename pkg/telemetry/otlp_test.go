@@ -5,6 +5,7 @@ import (
 	"io"
 	"net/http"
 	"net/http/httptest"
+	"slices"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -46,5 +47,14 @@ func TestSetupTracingWithoutEndpointExportsNothing(t *testing.T) {
 	exp, err := otlpFromEnv()
 	if err != nil || exp != nil {
 		t.Fatalf("otlpFromEnv() = %v, %v; want no exporter", exp, err)
+	}
+	before := otel.GetTracerProvider()
+	shutdown := SetupTracing("telemetry-test")
+	defer func() { _ = shutdown(context.Background()) }()
+	if otel.GetTracerProvider() != before {
+		t.Fatal("SetupTracing installed a recording provider with nowhere to send spans")
+	}
+	if fields := otel.GetTextMapPropagator().Fields(); !slices.Contains(fields, "traceparent") {
+		t.Fatalf("propagator fields = %v; want traceparent passed on", fields)
 	}
 }

@@ -39,13 +39,18 @@ func NewLogger(w io.Writer, c LogConfig) (*slog.Logger, error) {
 	return nil, fmt.Errorf("log format %q: use text or json", c.Format)
 }
 
-// SetupTracing installs a tracer provider for serviceName and the W3C
-// propagator. Spans are exported over OTLP/HTTP when
-// OTEL_EXPORTER_OTLP_ENDPOINT (or OTEL_EXPORTER_OTLP_TRACES_ENDPOINT) is
-// set, configured by the standard OTEL_EXPORTER_OTLP_* variables (see
-// docs/metering.md); without one spans still carry trace ids across NATS
-// and HTTP hops. The returned function flushes and stops the provider.
+// SetupTracing installs the W3C propagator and, when spans have somewhere
+// to go, a tracer provider for serviceName. Spans are exported over
+// OTLP/HTTP when OTEL_EXPORTER_OTLP_ENDPOINT (or
+// OTEL_EXPORTER_OTLP_TRACES_ENDPOINT) is set, configured by the standard
+// OTEL_EXPORTER_OTLP_* variables (see docs/metering.md), or handed to
+// processors. With neither, otel's no-op provider stays: recording spans
+// nobody reads cost the router ~5 % of its CPU at 1,000 requests/s (issue
+// 8), and a caller's traceparent is still passed on to upstreams and over
+// NATS. The returned function flushes and stops the provider.
 func SetupTracing(serviceName string, processors ...sdktrace.SpanProcessor) func(context.Context) error {
+	otel.SetTextMapPropagator(propagation.NewCompositeTextMapPropagator(
+		propagation.TraceContext{}, propagation.Baggage{}))
 	opts := []sdktrace.TracerProviderOption{
 		sdktrace.WithResource(resource.NewSchemaless(semconv.ServiceName(serviceName))),
 	}
@@ -53,14 +58,14 @@ func SetupTracing(serviceName string, processors ...sdktrace.SpanProcessor) func
 		slog.Error("OTLP trace export disabled", "err", err)
 	} else if exp != nil {
 		opts = append(opts, sdktrace.WithBatcher(exp))
+	} else if len(processors) == 0 {
+		return func(context.Context) error { return nil }
 	}
 	for _, p := range processors {
 		opts = append(opts, sdktrace.WithSpanProcessor(p))
 	}
 	tp := sdktrace.NewTracerProvider(opts...)
 	otel.SetTracerProvider(tp)
-	otel.SetTextMapPropagator(propagation.NewCompositeTextMapPropagator(
-		propagation.TraceContext{}, propagation.Baggage{}))
 	return tp.Shutdown
 }
 
