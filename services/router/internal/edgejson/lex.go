@@ -2,6 +2,7 @@ package edgejson
 
 import (
 	"encoding/binary"
+	"math/bits"
 	"strconv"
 	"unicode/utf16"
 	"unicode/utf8"
@@ -84,7 +85,14 @@ func (s *scanner) unexpected(what string) *Error {
 func (s *scanner) str() (escaped bool, err *Error) {
 	buf, i := s.buf, s.pos+1
 	for {
-		for i+8 <= len(buf) && needsAttention(binary.LittleEndian.Uint64(buf[i:])) == 0 {
+		for i+8 <= len(buf) {
+			if m := needsAttention(binary.LittleEndian.Uint64(buf[i:])); m != 0 {
+				// The lowest flagged byte is a true positive: jump straight to
+				// it instead of re-testing the word once per remaining byte
+				// (most JSON strings are short, so this is the common exit).
+				i += bits.TrailingZeros64(m) >> 3
+				break
+			}
 			i += 8
 		}
 		if i >= len(buf) {

@@ -18,3 +18,52 @@ func Valid(b []byte) bool {
 	s.skipSpace()
 	return s.pos == len(b)
 }
+
+// Members validates b exactly as Valid does and, when b is an object,
+// calls fn with each top-level member's key (the raw bytes between its
+// quotes, escapes as sent) and raw value, in order. It reports whether b
+// is valid and an object; fn may have been called for a prefix of an
+// invalid b, so use what it collected only when Members returns true. One
+// pass instead of Valid and then a member scan: the Anthropic stream fast
+// path runs it on every text delta (issue 8).
+func Members(b []byte, fn func(key, value []byte)) bool {
+	s := scanner{buf: b, maxDepth: validMaxDepth}
+	if s.peek() != '{' {
+		return false
+	}
+	s.pos++
+	if s.peek() == '}' {
+		s.pos++
+	} else if !s.members(fn) {
+		return false
+	}
+	s.skipSpace()
+	return s.pos == len(b)
+}
+
+// members walks the members of the object whose '{' was consumed, and
+// its closing '}'.
+func (s *scanner) members(fn func(key, value []byte)) bool {
+	for {
+		if s.peek() != '"' {
+			return false
+		}
+		keyStart := s.pos
+		if _, err := s.str(); err != nil {
+			return false
+		}
+		key := s.buf[keyStart+1 : s.pos-1]
+		if s.expect(':', "':'") != nil {
+			return false
+		}
+		s.skipSpace()
+		valueStart := s.pos
+		if s.value(2, nil) != nil {
+			return false
+		}
+		fn(key, s.buf[valueStart:s.pos])
+		if done, err := s.next('}'); done || err != nil {
+			return err == nil
+		}
+	}
+}

@@ -1,6 +1,7 @@
 package edgejson
 
 import (
+	"bytes"
 	"encoding/json"
 	"strings"
 	"testing"
@@ -37,14 +38,55 @@ func TestValid(t *testing.T) {
 	}
 }
 
-// FuzzValid: whatever Valid accepts, encoding/json accepts too.
+// FuzzValid: whatever Valid accepts, encoding/json accepts too; Members
+// accepts exactly the valid objects and hands over each member as
+// encoding/json decodes it.
 func FuzzValid(f *testing.F) {
 	f.Add([]byte(`{"choices":[{"delta":{"content":"x"}}]}`))
+	f.Add([]byte(`{"type":"content_block_delta","index":0,"delta":{"type":"text_delta","text":"a\"b"}}`))
 	f.Fuzz(func(t *testing.T, b []byte) {
-		if Valid(b) && !json.Valid(b) {
+		valid := Valid(b)
+		if valid && !json.Valid(b) {
 			t.Fatalf("Valid accepts %q, encoding/json does not", b)
 		}
+		got := map[string]json.RawMessage{}
+		isObject := Members(b, func(key, value []byte) { got[string(key)] = value })
+		var want map[string]json.RawMessage
+		wantObject := valid && json.Unmarshal(b, &want) == nil
+		if isObject != wantObject {
+			t.Fatalf("Members(%q) = %v, want %v", b, isObject, wantObject)
+		}
+		for k, v := range got {
+			if w, ok := want[k]; isObject && !strings.Contains(k, `\`) && (!ok || !bytes.Equal(w, v)) {
+				t.Fatalf("Members(%q): member %q = %q, encoding/json has %q", b, k, v, w)
+			}
+		}
 	})
+}
+
+func TestMembers(t *testing.T) {
+	in := []byte(` {"type":"content_block_delta", "index":0,"delta":{"type":"text_delta","text":"hi"}} `)
+	var keys []string
+	var delta []byte
+	if !Members(in, func(key, value []byte) {
+		keys = append(keys, string(key))
+		if string(key) == "delta" {
+			delta = value
+		}
+	}) {
+		t.Fatal("Members refused a valid object")
+	}
+	if strings.Join(keys, ",") != "type,index,delta" || string(delta) != `{"type":"text_delta","text":"hi"}` {
+		t.Fatalf("keys %v, delta %s", keys, delta)
+	}
+	for _, bad := range []string{`[1]`, `"x"`, `{}x`, `{"a":1,}`, `{"a":tru}`, `{"a" 1}`, `{"a":1`, "{\"a\":\"\xff\"}", ``} {
+		if Members([]byte(bad), func(_, _ []byte) {}) {
+			t.Errorf("Members(%q) = true", bad)
+		}
+	}
+	if !Members([]byte(`{}`), func(_, _ []byte) { t.Error("member in {}") }) {
+		t.Error("Members({}) = false")
+	}
 }
 
 var chunk = []byte(`{"id":"chatcmpl-1","object":"chat.completion.chunk","created":1767225600,"model":"bench-stream","choices":[{"index":0,"delta":{"content":"token 17 "},"logprobs":null,"finish_reason":null}]}`)

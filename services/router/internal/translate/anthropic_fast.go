@@ -22,18 +22,15 @@ var (
 // textDelta returns the quoted text of a content_block_delta/text_delta
 // event, or ok=false when the event must be decoded.
 func textDelta(data []byte) (quoted []byte, ok bool) {
-	if !edgejson.Valid(data) {
-		return nil, false
-	}
 	var typ, delta []byte
-	if _, err := scanObject(data, func(key []byte, start, end int) {
+	if !edgejson.Members(data, func(key, value []byte) { // validates the whole event too
 		switch string(key) {
 		case "type":
-			typ = data[start:end]
+			typ = value
 		case "delta":
-			delta = data[start:end]
+			delta = value
 		}
-	}); err != nil || !bytes.Equal(typ, typeBlockDelta) || delta == nil {
+	}) || !bytes.Equal(typ, typeBlockDelta) || delta == nil {
 		return nil, false
 	}
 	var dtype, text []byte
