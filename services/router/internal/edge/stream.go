@@ -11,10 +11,18 @@ import (
 	"github.com/switchyard/switchyard/services/router/internal/translate"
 )
 
+// flushAfterBytes bounds how much translated output waits for the rest of
+// an upstream read: a read can bring up to 16 KiB of events, and the first
+// of them should not wait for the translation of all the others (per-chunk
+// latency, issue 8). 4 KiB is about what net/http's own buffers send in
+// one write(2) anyway.
+const flushAfterBytes = 4 << 10
+
 // relayStream translates an upstream event stream into OpenAI chunks. The
-// chunks of events that arrived in one upstream read leave in one write:
-// output is flushed whenever the next event is not already complete in
-// the reader's buffer, so no chunk waits for a later upstream read. Once
+// chunks of events that arrived in one upstream read leave together, in
+// writes of up to flushAfterBytes: output is flushed whenever the next
+// event is not already complete in the reader's buffer, so no chunk waits
+// for a later upstream read, or when that much is queued. Once
 // the first byte has gone to the client an error can only end the stream
 // with an error event, never a clean close.
 func (s *Server) relayStream(w http.ResponseWriter, lim *limits, c *call, ex *exchange, resp *http.Response) {
@@ -46,7 +54,7 @@ func (s *Server) relayStream(w http.ResponseWriter, lim *limits, c *call, ex *ex
 		if err = st.Event(ev, emit); err != nil {
 			break
 		}
-		if !in.EventBuffered() {
+		if out.Queued() >= flushAfterBytes || !in.EventBuffered() {
 			if err = out.Flush(); err != nil {
 				lim.cancel(errClientGone)
 				err = errClientGone

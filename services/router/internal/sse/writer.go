@@ -19,6 +19,7 @@ type Writer struct {
 	now          func() time.Time
 	buf          []byte
 	pending      bool      // queued bytes not yet flushed
+	queued       int       // bytes queued since the last flush
 	deadlineSet  time.Time // when the write deadline was last moved
 }
 
@@ -94,15 +95,19 @@ func (w *Writer) QueueData(payload []byte) error {
 		return err
 	}
 	w.pending = true
+	w.queued += len(w.buf)
 	return nil
 }
+
+// Queued is how many bytes QueueData has written since the last flush.
+func (w *Writer) Queued() int { return w.queued }
 
 // Flush sends what QueueData left in the buffer.
 func (w *Writer) Flush() error {
 	if !w.pending {
 		return nil
 	}
-	w.pending = false
+	w.pending, w.queued = false, 0
 	if err := w.setDeadline(); err != nil {
 		return err
 	}
