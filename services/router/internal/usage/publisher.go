@@ -66,7 +66,7 @@ func (c *Config) RegisterFlags(fs *flag.FlagSet, prefix string) {
 	fs.StringVar(&c.SpoolDir, prefix+"usage-spool-dir", "", "directory of the on-disk usage spool, so queued usage events survive a router restart or crash (empty: memory only)")
 	fs.Int64Var(&c.SpoolMaxBytes, prefix+"usage-spool-max-bytes", 1<<30, "largest usage spool on disk; events beyond it are dropped and counted")
 	fs.IntVar(&c.BatchMax, prefix+"usage-batch-max", 256, "usage events of one consumer per JetStream message (1: one message per event; more divides the stream's write+fsync+ack cost, see BENCHMARKS.md)")
-	fs.DurationVar(&c.BatchLinger, prefix+"usage-batch-linger", 10*time.Millisecond, "how long a usage batch waits for more events (with -usage-batch-max > 1)")
+	fs.DurationVar(&c.BatchLinger, prefix+"usage-batch-linger", 50*time.Millisecond, "how long a usage batch waits for more events (with -usage-batch-max > 1; each JetStream message costs the stream a write, an fsync and an ack, see BENCHMARKS.md)")
 	fs.DurationVar(&c.StartWait, prefix+"usage-start-wait", 100*time.Millisecond, "with a spool: how long a request waits for its started marker to be fsynced before it goes upstream (0: do not wait; a crash right after the upstream call may then go unmetered)")
 }
 
