@@ -2,7 +2,6 @@ package bench
 
 import (
 	"context"
-	"flag"
 	"fmt"
 	"io"
 	"log/slog"
@@ -15,7 +14,6 @@ import (
 	"github.com/switchyard/switchyard/pkg/contract"
 	pb "github.com/switchyard/switchyard/pkg/gen/switchyard/v1"
 	"github.com/switchyard/switchyard/pkg/natsrpc"
-	"github.com/switchyard/switchyard/pkg/outbound"
 	"github.com/switchyard/switchyard/pkg/runtime"
 	"github.com/switchyard/switchyard/services/gateway/gatewayapp"
 	"github.com/switchyard/switchyard/tests/fakes"
@@ -60,26 +58,9 @@ func BenchmarkRegistrationVisible(b *testing.B) {
 
 // startRouterReplica runs one more router on natsURL and returns its edge.
 func startRouterReplica(b *testing.B, natsURL string) string {
-	fs := flag.NewFlagSet("replica", flag.ContinueOnError)
-	fs.SetOutput(io.Discard)
-	var common runtime.Common
-	var cfg gatewayapp.Config
-	common.RegisterFlags(fs, "")
-	cfg.RegisterFlags(fs)
-	if err := fs.Parse(nil); err != nil {
-		b.Fatal(err)
-	}
+	cfg, common := harness.Config(b, harness.Options{})
 	common.NATS.URL = natsURL
-	cfg.EmbedNATS, cfg.Targets, cfg.DataDir = false, []string{gatewayapp.TargetRouter}, b.TempDir()
-	cfg.Router.Listen = "127.0.0.1:0"
-	if err := cfg.Router.Keys.Auth.Set("off"); err != nil {
-		b.Fatal(err)
-	}
-	p, err := outbound.ParsePolicy("loopback")
-	if err != nil {
-		b.Fatal(err)
-	}
-	cfg.Router.Outbound = p
+	cfg.EmbedNATS, cfg.Targets = false, []string{gatewayapp.TargetRouter}
 	log := slog.New(slog.DiscardHandler)
 	gw, err := gatewayapp.New(cfg, common, "0.0.0-bench", log)
 	if err != nil {

@@ -3,8 +3,6 @@ package e2e
 import (
 	"bytes"
 	"context"
-	"flag"
-	"io"
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
@@ -25,7 +23,6 @@ import (
 	pb "github.com/switchyard/switchyard/pkg/gen/switchyard/v1"
 	"github.com/switchyard/switchyard/pkg/natsrpc"
 	"github.com/switchyard/switchyard/pkg/natsx"
-	"github.com/switchyard/switchyard/pkg/outbound"
 	"github.com/switchyard/switchyard/pkg/runtime"
 	"github.com/switchyard/switchyard/services/gateway/gatewayapp"
 	"github.com/switchyard/switchyard/services/gateway/syctlapp"
@@ -55,32 +52,7 @@ func (b *logBuffer) String() string {
 // background health probes off unless a test turns them on.
 func gatewayConfig(t *testing.T, configure func(*gatewayapp.Config)) (gatewayapp.Config, runtime.Common) {
 	t.Helper()
-	fs := flag.NewFlagSet("test", flag.ContinueOnError)
-	fs.SetOutput(io.Discard)
-	var common runtime.Common
-	var cfg gatewayapp.Config
-	common.RegisterFlags(fs, "")
-	cfg.RegisterFlags(fs)
-	if err := fs.Parse(nil); err != nil {
-		t.Fatal(err)
-	}
-	cfg.DataDir = t.TempDir()
-	cfg.NATSListen = "127.0.0.1:-1"
-	cfg.Router.Listen = "127.0.0.1:0"
-	cfg.Healthcheck.Refresh.Interval = time.Hour
-	// Consumer keys off, as in harness.Start; tests about keys turn them on.
-	if err := cfg.Router.Keys.Auth.Set("off"); err != nil {
-		t.Fatal(err)
-	}
-	p, err := outbound.ParsePolicy("loopback")
-	if err != nil {
-		t.Fatal(err)
-	}
-	cfg.Router.Outbound, cfg.Healthcheck.Outbound = p, p
-	if configure != nil {
-		configure(&cfg)
-	}
-	return cfg, common
+	return harness.Config(t, harness.Options{Configure: configure})
 }
 
 // startGateway runs gateways built from cfg (one per target list) against

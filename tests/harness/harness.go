@@ -62,8 +62,12 @@ type Options struct {
 	Auth bool
 }
 
-// Start runs a gateway in mode and stops it when the test ends.
-func Start(t testing.TB, mode Mode, opts Options) *Gateway {
+// Config is the configuration Start runs a gateway with: every flag's
+// default, then a private data dir, ports the kernel picks, loopback
+// upstreams allowed, background health probes hourly, consumer keys as
+// opts.Auth says, and opts.Configure last. Tests that start gateways of
+// their own (a second router, a restart on the same data dir) begin here.
+func Config(t testing.TB, opts Options) (gatewayapp.Config, runtime.Common) {
 	t.Helper()
 	fs := flag.NewFlagSet("test", flag.ContinueOnError)
 	fs.SetOutput(io.Discard)
@@ -83,6 +87,13 @@ func Start(t testing.TB, mode Mode, opts Options) *Gateway {
 	if opts.Configure != nil {
 		opts.Configure(&cfg)
 	}
+	return cfg, common
+}
+
+// Start runs a gateway in mode and stops it when the test ends.
+func Start(t testing.TB, mode Mode, opts Options) *Gateway {
+	t.Helper()
+	cfg, common := Config(t, opts)
 	log := testLogger(t)
 	ctx, cancel := context.WithCancel(context.Background())
 	var mods []runtime.Module

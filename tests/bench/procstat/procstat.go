@@ -76,3 +76,39 @@ func parseStatusKB(raw []byte, key string) (int64, error) {
 	}
 	return 0, fmt.Errorf("procstat: no %s in status", key)
 }
+
+// Syscalls returns how many read-like and write-like system calls pid has
+// made so far (syscr and syscw in /proc/<pid>/io). Per request they show
+// how well a proxy batches its socket I/O, which CPU time alone hides.
+func Syscalls(pid int) (reads, writes int64, err error) {
+	raw, err := os.ReadFile(fmt.Sprintf("/proc/%d/io", pid))
+	if err != nil {
+		return 0, 0, err
+	}
+	return parseIO(raw)
+}
+
+// parseIO extracts syscr and syscw from a /proc/<pid>/io file.
+func parseIO(raw []byte) (reads, writes int64, err error) {
+	found := 0
+	for line := range strings.Lines(string(raw)) {
+		key, val, ok := strings.Cut(strings.TrimSpace(line), ":")
+		if !ok || (key != "syscr" && key != "syscw") {
+			continue
+		}
+		n, perr := strconv.ParseInt(strings.TrimSpace(val), 10, 64)
+		if perr != nil {
+			return 0, 0, fmt.Errorf("procstat: io field %q: %w", line, perr)
+		}
+		if key == "syscr" {
+			reads = n
+		} else {
+			writes = n
+		}
+		found++
+	}
+	if found != 2 {
+		return 0, 0, errors.New("procstat: io file without syscr and syscw")
+	}
+	return reads, writes, nil
+}

@@ -82,3 +82,21 @@ func TestIsTimeWaitOn(t *testing.T) {
 		}
 	}
 }
+
+func TestParseIO(t *testing.T) {
+	raw := "rchar: 100\nwchar: 200\nsyscr: 17\nsyscw: 23\nread_bytes: 0\n"
+	r, w, err := parseIO([]byte(raw))
+	if err != nil || r != 17 || w != 23 {
+		t.Fatalf("parseIO = %d, %d, %v; want 17, 23", r, w, err)
+	}
+	if _, _, err := parseIO([]byte("rchar: 1\nsyscr: 2\n")); err == nil {
+		t.Fatal("parseIO accepted a file without syscw")
+	}
+	if _, _, err := parseIO([]byte("syscr: x\nsyscw: 1\n")); err == nil {
+		t.Fatal("parseIO accepted a non-number")
+	}
+	r, w, err = Syscalls(os.Getpid())
+	if err != nil || r <= 0 {
+		t.Fatalf("Syscalls(self) = %d, %d, %v", r, w, err)
+	}
+}

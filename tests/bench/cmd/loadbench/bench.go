@@ -30,7 +30,8 @@ type bench struct {
 // gateway is one switchyard process and what the load generator needs to
 // reach it.
 type gateway struct {
-	proc     *proc
+	proc     *proc // the all-in-one, or with -split the router alone
+	control  *proc // with -split: registry, credential, healthcheck, metering and the NATS server
 	edgePort int
 	natsPort int
 	// consumerKey is the key the load generator presents (a placeholder
@@ -42,6 +43,9 @@ func (b *bench) all() []*proc {
 	out := []*proc{b.bare}
 	for _, g := range b.gateways {
 		out = append(out, g.proc)
+		if g.control != nil {
+			out = append(out, g.control)
+		}
 	}
 	for _, f := range b.fakes {
 		out = append(out, f)
@@ -128,9 +132,9 @@ func (b *bench) startSwitchyard(target string) (*gateway, error) {
 		}
 	}
 	g := &gateway{edgePort: base + 80, natsPort: base + 22}
-	var args []string
+	var args, pprofArgs []string // pprofArgs go to the process serving the edge
 	if b.cfg.pprofDir != "" && target == targetSwitchyard {
-		binPath, args = filepath.Join(b.cfg.bin, "switchyardpprof"), []string{"-pprof-listen", fmt.Sprintf("127.0.0.1:%d", base+60)}
+		binPath, pprofArgs = filepath.Join(b.cfg.bin, "switchyardpprof"), []string{"-pprof-listen", fmt.Sprintf("127.0.0.1:%d", base+60)}
 	}
 	if b.cfg.features == featuresOff {
 		args = append(args, "-router.auth=off")
@@ -141,8 +145,26 @@ func (b *bench) startSwitchyard(target string) (*gateway, error) {
 		"-nats-listen", fmt.Sprintf("127.0.0.1:%d", g.natsPort),
 		"-router.listen", fmt.Sprintf("127.0.0.1:%d", g.edgePort),
 		"-ops-listen", fmt.Sprintf("127.0.0.1:%d", base+90))
+	if !b.cfg.split {
+		var err error
+		g.proc, err = startProcEnv(b.workDir, target, binPath, env, append(pprofArgs, args...)...)
+		return g, err
+	}
+	// -split: the production shape, the router in a process of its own
+	// connected to the control plane's NATS server.
 	var err error
-	g.proc, err = startProcEnv(b.workDir, target, binPath, env, args...)
+	if g.control, err = startProcEnv(b.workDir, target+"-control", binPath, env,
+		append(args, "-target=registry,credential,healthcheck,metering")...); err != nil {
+		return g, err
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	if err := waitListening(ctx, fmt.Sprintf("127.0.0.1:%d", g.natsPort)); err != nil {
+		return g, err
+	}
+	routerArgs := append(append(pprofArgs, args...), "-target=router", "-nats-embedded=false",
+		"-nats-url", fmt.Sprintf("nats://127.0.0.1:%d", g.natsPort), "-ops-listen", fmt.Sprintf("127.0.0.1:%d", base+91))
+	g.proc, err = startProcEnv(b.workDir, target, binPath, env, routerArgs...)
 	return g, err
 }
 
@@ -188,7 +210,11 @@ func (b *bench) servers(s scenario, target string) map[string]*proc {
 	case targetBare:
 		m["proxy"] = b.bare
 	case targetSwitchyard, targetSwitchyardB:
-		m["proxy"] = b.gateways[target].proc
+		g := b.gateways[target]
+		m["proxy"] = g.proc
+		if g.control != nil {
+			m["control"] = g.control
+		}
 	}
 	return m
 }
@@ -209,20 +235,38 @@ type phase struct {
 	res      loadgen.Result
 	cpu      map[string]time.Duration // by role
 	timeWait int                      // new TIME_WAIT sockets on the upstream port
+	syscalls map[string]syscallCount  // by role
 }
+
+// syscallCount is read-like and write-like system calls.
+type syscallCount struct{ reads, writes int64 }
 
 // measure runs load and charges the CPU the servers used meanwhile to it.
 func measure(servers map[string]*proc, upstreamPort int, load func() loadgen.Result) phase {
-	before := cpuOf(servers)
+	before, sysBefore := cpuOf(servers), syscallsOf(servers)
 	twBefore, _ := procstat.TimeWait(upstreamPort)
 	res := load()
-	after := cpuOf(servers)
+	after, sysAfter := cpuOf(servers), syscallsOf(servers)
 	twAfter, _ := procstat.TimeWait(upstreamPort)
-	ph := phase{res: res, cpu: map[string]time.Duration{}, timeWait: max(twAfter-twBefore, 0)}
+	ph := phase{res: res, cpu: map[string]time.Duration{}, timeWait: max(twAfter-twBefore, 0),
+		syscalls: map[string]syscallCount{}}
 	for role, t := range after {
 		ph.cpu[role] = t - before[role]
+		ph.syscalls[role] = syscallCount{sysAfter[role].reads - sysBefore[role].reads, sysAfter[role].writes - sysBefore[role].writes}
 	}
 	return ph
+}
+
+func syscallsOf(servers map[string]*proc) map[string]syscallCount {
+	out := map[string]syscallCount{}
+	for role, p := range servers {
+		r, w, err := procstat.Syscalls(p.pid())
+		if err != nil {
+			slog.Warn("syscalls of "+p.name, "err", err)
+		}
+		out[role] = syscallCount{r, w}
+	}
+	return out
 }
 
 func cpuOf(servers map[string]*proc) map[string]time.Duration {

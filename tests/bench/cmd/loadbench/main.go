@@ -35,6 +35,7 @@ type config struct {
 	rounds, conns, maxInFlight, portBase  int
 	warmup, closedFor, openFor, profFor   time.Duration
 	chunkDelay                            time.Duration
+	split                                 bool
 	rate, streamRate, profRate            float64
 }
 
@@ -71,6 +72,7 @@ func parseFlags(args []string) (config, error) {
 	fs.Float64Var(&c.rate, "rate", 1000, "open-loop requests per second, non-streaming")
 	fs.DurationVar(&c.chunkDelay, "stream-chunk-delay", 0, "pause between the stream fakes' chunks (0: back to back; a few ms models token pacing, for per-chunk latency)")
 	fs.Float64Var(&c.streamRate, "stream-rate", 100, "open-loop requests per second, streaming (200 chunks each)")
+	fs.BoolVar(&c.split, "split", false, "run each switchyard as two processes, as compose and Kubernetes do: the router alone, and the control plane (registry, credential, healthcheck, metering, NATS); CPU is then shown as router + control plane")
 	if err := fs.Parse(args); err != nil {
 		return c, err
 	}

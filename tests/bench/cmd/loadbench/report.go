@@ -27,8 +27,8 @@ func (r report) markdown() string {
 	fmt.Fprintf(&b, "Run: %d interleaved rounds × (%v warm-up, %v closed loop at %d conns, %v open loop); features=%s.\n\n",
 		r.cfg.rounds, r.cfg.warmup, r.cfg.closedFor, r.cfg.conns, r.cfg.openFor, r.cfg.features)
 	b.WriteString("| scenario | path | req/s @" + fmt.Sprint(r.cfg.conns) + " conns (min–max) | open-loop rate (achieved) | " +
-		"p50 / p99 / p99.9 ms | req/s vs bare (median of rounds) | CPU µs/req at rate: proxy / fake | CPU µs/req @" + fmt.Sprint(r.cfg.conns) + ": proxy / fake | new TIME_WAIT | failed |\n")
-	b.WriteString("|---|---|---|---|---|---|---|---|---|---|\n")
+		"p50 / p99 / p99.9 ms | req/s vs bare (median of rounds) | CPU µs/req at rate: proxy / fake | CPU µs/req @" + fmt.Sprint(r.cfg.conns) + ": proxy / fake | proxy syscalls/req @" + fmt.Sprint(r.cfg.conns) + ": read / write | new TIME_WAIT | failed |\n")
+	b.WriteString("|---|---|---|---|---|---|---|---|---|---|---|\n")
 	for _, sr := range r.scenarios {
 		bare := sr.path(targetBare)
 		for _, p := range sr.paths {
@@ -36,8 +36,11 @@ func (r report) markdown() string {
 		}
 	}
 	b.WriteString(chunkTable(r.scenarios))
-	b.WriteString("\nCPU is utime+stime of the process over the phase divided by successful requests " +
-		"(switchyard is the all-in-one process: edge, embedded NATS, metering, registry, healthcheck). " +
+	shape := "switchyard is the all-in-one process: edge, embedded NATS, metering, registry, healthcheck"
+	if r.cfg.split {
+		shape = "switchyard is two processes: the router, + the control plane (NATS server, metering, registry, credential, healthcheck)"
+	}
+	b.WriteString("\nCPU is utime+stime of the process over the phase divided by successful requests (" + shape + "). " +
 		"For streams, the value in brackets is per chunk (200 chunks per answer).\n\n")
 	b.WriteString("| process | peak RSS (VmHWM) MB |\n|---|---|\n")
 	names := make([]string, 0, len(r.rss))
@@ -66,9 +69,13 @@ func row(s scenario, p, bare *pathResult) string {
 	if p.closed.FirstError != "" || p.open.FirstError != "" {
 		failed += " (" + strings.ReplaceAll(p.closed.FirstError+p.open.FirstError, "|", "/") + ")"
 	}
-	return fmt.Sprintf("| %s | %s | %s | %.0f (%.0f) | %s / %s / %s | %s | %s | %s | %d | %.120s |\n",
+	sys := "—"
+	if p.closed.OK > 0 && p.target != targetDirect {
+		sys = fmt.Sprintf("%.1f / %.1f", float64(p.sysClosed.reads)/float64(p.closed.OK), float64(p.sysClosed.writes)/float64(p.closed.OK))
+	}
+	return fmt.Sprintf("| %s | %s | %s | %.0f (%.0f) | %s / %s / %s | %s | %s | %s | %s | %d | %.120s |\n",
 		s.name, p.target, rps, s.rate, achieved, ms(h.Quantile(0.5)), ms(h.Quantile(0.99)), ms(h.Quantile(0.999)),
-		ratioToBare(p, bare), cpuCell(s, p.cpuOpn, p.open.OK), cpuCell(s, p.cpuClosed, p.closed.OK), p.timeWait, failed)
+		ratioToBare(p, bare), cpuCell(s, p.cpuOpn, p.open.OK), cpuCell(s, p.cpuClosed, p.closed.OK), sys, p.timeWait, failed)
 }
 
 // chunkTable is the per-chunk latency of the streamed scenarios at the
@@ -119,6 +126,9 @@ func cpuCell(s scenario, cpu map[string]time.Duration, requests int64) string {
 			return fmt.Sprintf("%.0f (%.2f)", us, us/float64(s.up.chunks))
 		}
 		return fmt.Sprintf("%.0f", us)
+	}
+	if _, split := cpu["control"]; split {
+		return per("proxy") + " + " + per("control") + " / " + per("fake")
 	}
 	return per("proxy") + " / " + per("fake")
 }

@@ -20,6 +20,7 @@ type pathResult struct {
 	closed, open      loadgen.Result
 	closedRPS         []float64 // per round, to show the spread
 	cpuClosed, cpuOpn map[string]time.Duration
+	sysClosed         syscallCount // the proxy's, over the closed-loop phases
 	timeWait          int
 }
 
@@ -34,6 +35,8 @@ func (p *pathResult) add(closed, open phase) {
 		p.cpuOpn[role] += t
 	}
 	p.timeWait += closed.timeWait + open.timeWait
+	p.sysClosed.reads += closed.syscalls["proxy"].reads
+	p.sysClosed.writes += closed.syscalls["proxy"].writes
 }
 
 func mergeResult(dst *loadgen.Result, src loadgen.Result) {
