@@ -67,7 +67,8 @@ func TestRouterKilledWithStreamsOpen(t *testing.T) {
 		t.Errorf("router-1: %d of %d streams ended with an error, the last %v after the kill", killed.errors, streamsPerRouter, killed.lastEnd)
 	}
 	if survived.errors != 0 || other.errors != 0 {
-		t.Errorf("router-2: %d stream errors, %d request errors; want none", survived.errors, other.errors)
+		t.Errorf("router-2: %d stream errors, %d request errors; want none\nhealthcheck's last log lines:\n%s\ncredential's:\n%s",
+			survived.errors, other.errors, s.boxes["healthcheck"].logs(30), s.boxes["credential"].logs(30))
 	}
 	s.requireNoLossNoDup(t, other, mo)
 	s.requireNoLossNoDup(t, streams, ms)

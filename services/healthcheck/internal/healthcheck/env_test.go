@@ -7,6 +7,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -14,6 +15,7 @@ import (
 	"github.com/nats-io/nats.go/jetstream"
 	"google.golang.org/protobuf/proto"
 
+	"github.com/switchyard/switchyard/pkg/apierr"
 	"github.com/switchyard/switchyard/pkg/contract"
 	pb "github.com/switchyard/switchyard/pkg/gen/switchyard/v1"
 	"github.com/switchyard/switchyard/pkg/natsrpc"
@@ -87,6 +89,10 @@ type env struct {
 	st     *store.Store
 	mu     sync.Mutex
 	events []*pb.HealthEvent
+	// credentials stops the credential responder; keyMissing makes it
+	// answer that no key is stored.
+	credentials func()
+	keyMissing  atomic.Bool
 }
 
 func newEnv(t *testing.T) *env {
@@ -116,6 +122,9 @@ func newEnv(t *testing.T) *env {
 
 func (e *env) serveCredentials(t *testing.T) {
 	resolve := func(context.Context, any) (any, error) {
+		if e.keyMissing.Load() {
+			return nil, apierr.New(apierr.NotFound, "no credential is stored for this service")
+		}
 		return &pb.ResolveCredentialResponse{Value: testKey}, nil
 	}
 	ms, err := natsrpc.Serve(e.nc, natsrpc.ServiceConfig{Name: "credential", Version: "0.0.1", QueueGroup: "credential"},
@@ -124,7 +133,8 @@ func (e *env) serveCredentials(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	t.Cleanup(func() { _ = ms.Stop() })
+	e.credentials = func() { _ = ms.Stop() }
+	t.Cleanup(e.credentials)
 }
 
 func (e *env) recordEvent(m *nats.Msg) {

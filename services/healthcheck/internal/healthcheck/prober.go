@@ -46,11 +46,7 @@ func NewProber(nc *nats.Conn, policy outbound.Policy, timeout time.Duration) *Pr
 func (p *Prober) Probe(ctx context.Context, svc *pb.Service, src *pb.CredentialSource) *pb.Status {
 	key, err := p.resolve(ctx, svc, src)
 	if err != nil {
-		return p.status(svc, probe.Result{
-			Status:  probe.StatusFailed,
-			Kind:    provider.KindCredentialUnresolvable,
-			Message: provider.MsgCredential + ": " + apierr.As(err).Message,
-		})
+		return p.status(svc, keyNotObtained(err))
 	}
 	client := p.secure
 	if svc.GetAllowInsecureTls() {
@@ -62,6 +58,24 @@ func (p *Prober) Probe(ctx context.Context, svc *pb.Service, src *pb.CredentialS
 		Timeout: p.timeout,
 	})
 	return p.status(svc, res)
+}
+
+// keyNotObtained is the result of a probe that could not get its key.
+// The credential service's answer that the key cannot be had (missing,
+// unset, unreadable, undecryptable) makes the service Failed. Not getting
+// an answer at all (the credential service down, overloaded or cut off by
+// a NATS fault) says nothing about the upstream: the status is Unknown,
+// which the edge keeps routing to, rather than a Failed that would turn
+// every consumer away from a working upstream for a whole refresh round
+// (record keeps a verified state over it).
+func keyNotObtained(err error) probe.Result {
+	e := apierr.As(err)
+	if e.Code == apierr.Unavailable || e.Code == apierr.DeadlineExceeded {
+		return probe.Result{Status: probe.StatusUnknown, Message: "not checked: the API key could not be fetched (" +
+			e.Message + "); the next probe round tries again"}
+	}
+	return probe.Result{Status: probe.StatusFailed, Kind: provider.KindCredentialUnresolvable,
+		Message: provider.MsgCredential + ": " + e.Message}
 }
 
 func (p *Prober) resolve(ctx context.Context, svc *pb.Service, src *pb.CredentialSource) (string, error) {

@@ -121,6 +121,13 @@ func (s *Service) record(ctx context.Context, st *pb.Status) {
 	if err != nil {
 		s.log.Warn("read status", "service", st.GetService(), "err", err)
 	}
+	if notChecked(st) && verified(prev) {
+		// The probe could not run: what the last one found still stands.
+		s.log.Warn("probe not run; the last verified status stands", "service", st.GetService(),
+			"state", prev.GetState(), "reason", st.GetMessage())
+		probeSkipped.Inc()
+		return
+	}
 	if prev != nil && prev.GetState() == st.GetState() {
 		st.TransitionedAt = prev.GetTransitionedAt()
 	}
@@ -175,4 +182,12 @@ func pendingStatus(name string) *pb.Status {
 	now := timestamppb.Now()
 	return &pb.Status{Service: name, State: string(probe.StatusPending), Message: probe.PendingMessage,
 		CheckedAt: now, TransitionedAt: now}
+}
+
+// notChecked says the probe behind st never reached the upstream.
+func notChecked(st *pb.Status) bool { return st.GetState() == string(probe.StatusUnknown) }
+
+// verified says a probe reached the upstream to find st.
+func verified(st *pb.Status) bool {
+	return st.GetState() == string(probe.StatusReady) || st.GetState() == string(probe.StatusFailed)
 }

@@ -141,7 +141,12 @@ func (s *service) probe(ctx context.Context, svc *pb.Service, cred *pb.Credentia
 		&pb.ProbeRequest{Service: svc, Credential: cred}, &rep); err != nil {
 		return nil, err
 	}
-	if st := rep.GetStatus(); st.GetState() != "Ready" {
+	switch st := rep.GetStatus(); st.GetState() {
+	case "Ready":
+	case "Unknown": // the check could not run (its key could not be fetched): retryable
+		return nil, apierr.Newf(apierr.Unavailable,
+			"upstream could not be checked, nothing was changed: %s; retry when the credential service answers", st.GetMessage())
+	default:
 		return nil, apierr.Newf(apierr.FailedPrecondition,
 			"upstream check failed, nothing was changed: %s", st.GetMessage())
 	}
