@@ -194,12 +194,21 @@ func TestLimitsAcrossReplicasWithRedis(t *testing.T) {
 
 	shared := createKey(t, g, "--owner", "ana@lab.example", "--rpm", strconv.Itoa(rpm))
 	waitKeyOnReplicas(t, urls, shared)
+	localBefore := counterValue("switchyard_router_ratelimit_failopen_total")
 	b := sendBurst(urls, shared, 5*rpm, 6)
-	bound := rpm + refill(rpm, b.took)
-	t.Logf("Redis up: %d requests over 3 replicas in %v: %d allowed (per replica %v), %d limited, %d other; bound %d, slowest %v",
-		5*rpm, b.took.Round(time.Millisecond), b.ok, b.perReplica, b.limited, b.other, bound, b.slowest.Round(time.Millisecond))
+	// A Redis call slower than the failover timeout (20 ms; a loaded CI
+	// machine gets there) is decided by that replica's local limiter, as
+	// designed: each such decision may admit one request beyond the shared
+	// limit. They must stay rare while Redis is up.
+	local := int64(counterValue("switchyard_router_ratelimit_failopen_total") - localBefore)
+	bound := rpm + refill(rpm, b.took) + local
+	t.Logf("Redis up: %d requests over 3 replicas in %v: %d allowed (per replica %v), %d limited, %d other; bound %d (%d decided locally after a slow Redis call), slowest %v",
+		5*rpm, b.took.Round(time.Millisecond), b.ok, b.perReplica, b.limited, b.other, bound, local, b.slowest.Round(time.Millisecond))
 	if b.ok < rpm || b.ok > bound || b.other != 0 {
 		t.Errorf("shared limit: %d allowed, want %d..%d; %d non-429 errors (first: %s)", b.ok, rpm, bound, b.other, b.firstOther)
+	}
+	if local > rpm/2 {
+		t.Errorf("%d of %d decisions made without Redis while it was up", local, 5*rpm)
 	}
 
 	redis.stop()
