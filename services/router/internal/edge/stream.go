@@ -43,6 +43,7 @@ func (s *Server) relayStream(w http.ResponseWriter, lim *limits, c *call, ex *ex
 	lim.await(s.cfg.StreamIdleTimeout, errIdleTimeout)
 	defer lim.done()
 	in := sse.NewReader(resp.Body, s.cfg.MaxEventBytes)
+	defer in.Close()
 	var err error
 	for {
 		var ev sse.Event

@@ -14,6 +14,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"sync"
 )
 
 // DefaultMaxEventBytes bounds one event when NewReader is given a limit <= 0.
@@ -57,8 +58,36 @@ func NewReader(r io.Reader, maxEventBytes int) *Reader {
 	if maxEventBytes <= 0 {
 		maxEventBytes = DefaultMaxEventBytes
 	}
-	return &Reader{br: bufio.NewReaderSize(r, 32<<10), max: maxEventBytes}
+	br, _ := readBuffers.Get().(*bufio.Reader)
+	if br == nil {
+		br = bufio.NewReaderSize(r, readBufferSize)
+	} else {
+		br.Reset(r)
+	}
+	return &Reader{br: br, max: maxEventBytes}
 }
+
+// readBufferSize lets one read(2) take what an upstream sent in a burst.
+const readBufferSize = 32 << 10
+
+// readBuffers recycles the read buffers of finished streams: a new 32 KiB
+// buffer per stream was most of the router's allocated bytes under
+// streaming load (issue 8).
+var readBuffers sync.Pool
+
+// Close returns the Reader's buffer for reuse by another stream. Nothing
+// read from r (an Event's Data or Raw included) may be used after Close,
+// and Close must be called at most once, after the last Next.
+func (r *Reader) Close() {
+	if r.br == nil {
+		return
+	}
+	r.br.Reset(nil)
+	readBuffers.Put(r.br)
+	r.br, r.err = nil, errClosed
+}
+
+var errClosed = errors.New("sse: reader closed")
 
 // Next returns the next event that carries data or raw lines. It returns
 // io.EOF after the last event; a final event without its trailing blank line

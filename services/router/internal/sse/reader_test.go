@@ -13,6 +13,7 @@ type wantEvent struct{ name, data, raw string }
 func readAll(t testing.TB, r io.Reader, max int) ([]wantEvent, error) {
 	t.Helper()
 	rd := NewReader(r, max)
+	defer rd.Close() // every table row also runs on a recycled buffer
 	var got []wantEvent
 	for i := 0; i < 1<<16; i++ {
 		ev, err := rd.Next()
@@ -96,6 +97,25 @@ func TestReaderErrorIsSticky(t *testing.T) {
 	for range 2 {
 		if _, err := rd.Next(); !errors.Is(err, boom) {
 			t.Fatalf("err = %v, want %v", err, boom)
+		}
+	}
+}
+
+// A stream closed with bytes still buffered hands its buffer to the next
+// stream without them.
+func TestReaderCloseRecyclesNoStaleBytes(t *testing.T) {
+	for range 50 {
+		first := NewReader(strings.NewReader("data: a\n\ndata: left over from the first stream\n\n"), 0)
+		if ev, err := first.Next(); err != nil || string(ev.Data) != "a" {
+			t.Fatalf("first stream: %q, %v", ev.Data, err)
+		}
+		first.Close()
+		if _, err := first.Next(); err == nil {
+			t.Fatal("Next after Close returned an event")
+		}
+		got, err := readAll(t, strings.NewReader("data: b\n\n"), 0)
+		if !errors.Is(err, io.EOF) || !equalEvents(got, []wantEvent{{data: "b"}}) {
+			t.Fatalf("second stream: %v, %v; want only event b", got, err)
 		}
 	}
 }
