@@ -16,6 +16,8 @@ type scanner struct {
 	buf      []byte
 	pos      int
 	maxDepth int
+	// onKey, when set, sees every object key (see ValidKeys).
+	onKey func(key []byte, escaped bool, value []byte)
 }
 
 // promptAcc accumulates the size of prompt-bearing values.
@@ -339,12 +341,17 @@ func (s *scanner) object(depth int, acc *promptAcc) *Error {
 			return s.unexpected("a string key")
 		}
 		keyStart := s.pos
-		if _, err := s.str(); err != nil {
+		escaped, err := s.str()
+		if err != nil {
 			return err
 		}
 		key := s.buf[keyStart+1 : s.pos-1]
 		if err := s.expect(':', "':'"); err != nil {
 			return err
+		}
+		if s.onKey != nil {
+			s.skipSpace()
+			s.onKey(key, escaped, s.buf[s.pos:])
 		}
 		if err := s.member(depth, acc, key); err != nil {
 			return err

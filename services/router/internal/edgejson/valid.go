@@ -19,6 +19,23 @@ func Valid(b []byte) bool {
 	return s.pos == len(b)
 }
 
+// ValidKeys validates b exactly as Valid does and calls fn with every
+// object key at any depth, in document order: the key's raw bytes between
+// its quotes, whether they contain an escape (so the bytes differ from the
+// decoded name), and the rest of b from the first byte of the key's value
+// on (its value is not yet validated when fn runs). It reports whether b
+// is valid; fn may have been called for a prefix of an invalid b. The
+// OpenAI stream relay finds usage, finish and error members this way in
+// the same pass that validates the chunk (issue 8).
+func ValidKeys(b []byte, fn func(key []byte, escaped bool, value []byte)) bool {
+	s := scanner{buf: b, maxDepth: validMaxDepth, onKey: fn}
+	if s.value(1, nil) != nil {
+		return false
+	}
+	s.skipSpace()
+	return s.pos == len(b)
+}
+
 // Members validates b exactly as Valid does and, when b is an object,
 // calls fn with each top-level member's key (the raw bytes between its
 // quotes, escapes as sent) and raw value, in order. It reports whether b

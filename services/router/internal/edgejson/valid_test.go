@@ -3,6 +3,7 @@ package edgejson
 import (
 	"bytes"
 	"encoding/json"
+	"fmt"
 	"strings"
 	"testing"
 )
@@ -49,6 +50,23 @@ func FuzzValid(f *testing.F) {
 		if valid && !json.Valid(b) {
 			t.Fatalf("Valid accepts %q, encoding/json does not", b)
 		}
+		var keys []string
+		keysValid := ValidKeys(b, func(key []byte, escaped bool, value []byte) {
+			if escaped != bytes.Contains(key, []byte(`\`)) {
+				t.Fatalf("ValidKeys(%q): key %q escaped=%v", b, key, escaped)
+			}
+			if !escaped {
+				keys = append(keys, string(key)+"="+string(value[:1]))
+			}
+		})
+		if keysValid != valid {
+			t.Fatalf("ValidKeys(%q) = %v, Valid %v", b, keysValid, valid)
+		}
+		if valid {
+			if want := decodedKeys(b); strings.Join(keys, ",") != strings.Join(want, ",") {
+				t.Fatalf("ValidKeys(%q) keys %q, encoding/json %q", b, keys, want)
+			}
+		}
 		got := map[string]json.RawMessage{}
 		isObject := Members(b, func(key, value []byte) { got[string(key)] = value })
 		var want map[string]json.RawMessage
@@ -62,6 +80,65 @@ func FuzzValid(f *testing.F) {
 			}
 		}
 	})
+}
+
+// decodedKeys lists every unescaped object key of the valid JSON b in
+// document order, as
+// "key=" and the first byte of its value, from encoding/json's tokens.
+func decodedKeys(b []byte) []string {
+	dec := json.NewDecoder(bytes.NewReader(b))
+	dec.UseNumber()
+	var keys []string
+	type level struct{ object, wantKey bool }
+	var stack []level
+	for {
+		tok, err := dec.Token()
+		if err != nil {
+			return keys
+		}
+		top := len(stack) - 1
+		closing := tok == json.Delim('}') || tok == json.Delim(']')
+		isKey := top >= 0 && stack[top].object && stack[top].wantKey && !closing
+		if top >= 0 && stack[top].object && !closing {
+			stack[top].wantKey = !stack[top].wantKey
+		}
+		if isKey {
+			k := tok.(string)
+			off := dec.InputOffset() // just past the key; the value follows ':'
+			rest := bytes.TrimLeft(b[off:], " \t\r\n")
+			rest = bytes.TrimLeft(rest[1:], " \t\r\n")
+			if raw := b[:off]; !bytes.HasSuffix(raw, []byte(`"`+k+`"`)) {
+				continue // escaped in the input: ValidKeys reports it as escaped
+			}
+			keys = append(keys, k+"="+string(rest[:1]))
+			continue
+		}
+		switch tok {
+		case json.Delim('{'):
+			stack = append(stack, level{object: true, wantKey: true})
+		case json.Delim('['):
+			stack = append(stack, level{})
+		case json.Delim('}'), json.Delim(']'):
+			stack = stack[:top]
+		}
+	}
+}
+
+func TestValidKeys(t *testing.T) {
+	in := []byte(`{"id":"c", "choices" : [ {"delta":{"content":"\"usage\":{"},"finish_reason": "stop"}],"us\u0061ge":null}`)
+	var got []string
+	if !ValidKeys(in, func(key []byte, escaped bool, value []byte) {
+		got = append(got, fmt.Sprintf("%s/%v/%c", key, escaped, value[0]))
+	}) {
+		t.Fatal("ValidKeys refused a valid chunk")
+	}
+	want := `id/false/" choices/false/[ delta/false/{ content/false/" finish_reason/false/" us\u0061ge/true/n`
+	if strings.Join(got, " ") != want {
+		t.Fatalf("keys\n%s\nwant\n%s", strings.Join(got, " "), want)
+	}
+	if ValidKeys([]byte(`{"a":1,}`), func([]byte, bool, []byte) {}) {
+		t.Error("ValidKeys accepted a trailing comma")
+	}
 }
 
 func TestMembers(t *testing.T) {

@@ -196,19 +196,21 @@ type openAIStream struct {
 	usage        Usage
 	done         bool
 	sawFinish    bool
+	marks        chunkMarks // of the chunk being read
+	// markKey is marks.key, bound once: a method value made per chunk
+	// escapes to the heap (the validating scanner hands it bytes).
+	markKey func(key []byte, escaped bool, value []byte)
 }
 
 func (f openAIFamily) newStream(includeUsage bool) Stream {
-	return &openAIStream{includeUsage: includeUsage}
+	s := &openAIStream{includeUsage: includeUsage}
+	s.markKey = s.marks.key
+	return s
 }
 
 var (
-	doneMarker   = []byte("[DONE]")
-	usageMarker  = []byte(`"usage":{`)
-	errorMarker  = []byte(`"error"`)
-	finishMarker = []byte(`"finish_reason":"`)
-	emptyChoices = []byte(`"choices":[]`)
-	filterMarker = []byte(`"content_filter_offsets"`)
+	doneMarker  = []byte("[DONE]")
+	errorMarker = []byte(`"error"`)
 )
 
 func (s *openAIStream) Event(ev sse.Event, emit func([]byte) error) error {
@@ -223,41 +225,52 @@ func (s *openAIStream) Event(ev sse.Event, emit func([]byte) error) error {
 		}
 		return nil
 	}
-	if !edgejson.Valid(data) && !json.Valid(data) { // the second only for invalid UTF-8, which encoding/json tolerates
-		return malformedStream(errInvalidChunk)
+	s.marks = chunkMarks{}
+	if !edgejson.ValidKeys(data, s.markKey) {
+		if !json.Valid(data) { // encoding/json tolerates invalid UTF-8, which edgejson refuses
+			return malformedStream(errInvalidChunk)
+		}
+		s.marks.special = true // the marks are of a prefix only: decode it
 	}
-	finish, special := chunkMarkers(data)
-	s.sawFinish = s.sawFinish || finish
-	if !special {
+	s.sawFinish = s.sawFinish || s.marks.finish
+	if !s.marks.special {
 		return emit(data) // fast path: an ordinary delta chunk
 	}
 	return s.inspect(ev.Name, data, emit)
 }
 
-// chunkMarkers looks for the markers that matter in a chunk in one pass
-// over its quotes (every marker starts with one), instead of one
-// bytes.Contains per marker, each of which stops at every quote too.
-// finish: a finish_reason string; special: usage, an error, empty choices
-// or Azure's filter offsets, which inspect decodes.
-func chunkMarkers(data []byte) (finish, special bool) {
-	for i := 0; ; i++ {
-		j := bytes.IndexByte(data[i:], '"')
-		if j < 0 || i+j+1 >= len(data) {
-			return finish, special
-		}
-		i += j
-		rest := data[i:]
-		switch rest[1] {
-		case 'f':
-			finish = finish || bytes.HasPrefix(rest, finishMarker)
-		case 'u':
-			special = special || bytes.HasPrefix(rest, usageMarker)
-		case 'e':
-			special = special || bytes.HasPrefix(rest, errorMarker)
-		case 'c':
-			special = special || bytes.HasPrefix(rest, emptyChoices) || bytes.HasPrefix(rest, filterMarker)
-		}
+// chunkMarks collects, from a chunk's keys as the validating pass meets
+// them, what decides whether the chunk needs decoding. Keys are matched
+// as keys (at any depth, whatever the whitespace around them), not as
+// byte patterns. finish: a finish_reason string; special: usage or an
+// error that is not null, an empty choices array, Azure's filter offsets,
+// or a key with escapes (which could spell any of these), all of which
+// inspect decodes.
+type chunkMarks struct{ finish, special bool }
+
+func (m *chunkMarks) key(key []byte, escaped bool, value []byte) {
+	switch {
+	case escaped:
+		m.special = true
+	case len(key) == 0 || len(value) == 0:
+	case string(key) == "finish_reason":
+		m.finish = m.finish || value[0] == '"'
+	case string(key) == "usage", string(key) == "error":
+		m.special = m.special || value[0] != 'n'
+	case string(key) == "choices":
+		m.special = m.special || emptyArray(value)
+	case string(key) == "content_filter_offsets":
+		m.special = true
 	}
+}
+
+// emptyArray says whether value starts with an empty JSON array.
+func emptyArray(value []byte) bool {
+	if value[0] != '[' {
+		return false
+	}
+	rest := bytes.TrimLeft(value[1:], " \t\r\n")
+	return len(rest) > 0 && rest[0] == ']'
 }
 
 func (s *openAIStream) inspect(name string, data []byte, emit func([]byte) error) error {

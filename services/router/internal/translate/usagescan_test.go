@@ -1,9 +1,11 @@
 package translate
 
 import (
-	"bytes"
 	"encoding/json"
 	"testing"
+
+	"github.com/switchyard/switchyard/services/router/internal/edgejson"
+	"github.com/switchyard/switchyard/services/router/internal/sse"
 )
 
 // TestScanOpenAIUsageMatchesDecoding: whenever the scan answers, it
@@ -59,25 +61,54 @@ func BenchmarkScanOpenAIUsage(b *testing.B) {
 	}
 }
 
-// TestChunkMarkersMatchContains: the one-pass scan finds exactly what a
-// bytes.Contains per marker finds.
-func TestChunkMarkersMatchContains(t *testing.T) {
-	for _, chunk := range []string{
-		`{"choices":[{"index":0,"delta":{"content":"Hi"},"finish_reason":null}]}`,
-		`{"choices":[{"index":0,"delta":{},"finish_reason":"stop"}]}`,
-		`{"choices":[],"usage":{"prompt_tokens":3}}`,
-		`{"error":{"message":"x"}}`,
-		`{"choices":[{"content_filter_offsets":{}}]}`,
-		`{"choices":[{"delta":{"content":"say \"usage\":{ and \"error\""}}]}`,
-		`"`, `""`, `x"f`, ``,
+// TestChunkMarks: the marks come from keys as keys, whatever the
+// whitespace, and not from look-alike text inside strings.
+func TestChunkMarks(t *testing.T) {
+	for _, tt := range []struct {
+		chunk           string
+		finish, special bool
+	}{
+		{`{"choices":[{"index":0,"delta":{"content":"Hi"},"finish_reason":null}]}`, false, false},
+		{`{"choices":[{"index":0,"delta":{},"finish_reason":"stop"}]}`, true, false},
+		{`{"choices":[{"index":0,"delta":{},"finish_reason" : "stop"}]}`, true, false},
+		{`{"choices":[],"usage":{"prompt_tokens":3}}`, false, true},
+		{`{"choices": [ ], "usage": {"prompt_tokens": 3}}`, false, true},
+		{`{"choices":[{"delta":{"content":"x"}}],"usage":null}`, false, false},
+		{`{"error":{"message":"x"}}`, false, true},
+		{`{"choices":[{"content_filter_offsets":{}}]}`, false, true},
+		{`{"choices":[{"delta":{"content":"say \"usage\":{ and \"error\""}}]}`, false, false},
+		{`{"us\u0061ge":{"prompt_tokens":3}}`, false, true},
 	} {
-		data := []byte(chunk)
-		finish, special := chunkMarkers(data)
-		wantFinish := bytes.Contains(data, finishMarker)
-		wantSpecial := bytes.Contains(data, usageMarker) || bytes.Contains(data, errorMarker) ||
-			bytes.Contains(data, emptyChoices) || bytes.Contains(data, filterMarker)
-		if finish != wantFinish || special != wantSpecial {
-			t.Errorf("%s: finish %v special %v; want %v %v", chunk, finish, special, wantFinish, wantSpecial)
+		var m chunkMarks
+		if !edgejson.ValidKeys([]byte(tt.chunk), m.key) {
+			t.Fatalf("%s: not valid", tt.chunk)
 		}
+		if m.finish != tt.finish || m.special != tt.special {
+			t.Errorf("%s: finish %v special %v; want %v %v", tt.chunk, m.finish, m.special, tt.finish, tt.special)
+		}
+	}
+}
+
+// A usage chunk written with spaces after the colons (Python's json.dumps
+// default) is metered: the byte-pattern markers this replaced missed it.
+func TestSpacedUsageChunkIsCounted(t *testing.T) {
+	st := openAIFamily{}.newStream(true)
+	var out [][]byte
+	emit := func(b []byte) error { out = append(out, append([]byte(nil), b...)); return nil }
+	for _, data := range []string{
+		`{"choices": [{"index": 0, "delta": {"content": "Hi"}, "finish_reason": null}]}`,
+		`{"choices": [{"index": 0, "delta": {}, "finish_reason": "stop"}]}`,
+		`{"choices": [], "usage": {"prompt_tokens": 5, "completion_tokens": 2, "total_tokens": 7}}`,
+	} {
+		if err := st.Event(sse.Event{Data: []byte(data)}, emit); err != nil {
+			t.Fatal(err)
+		}
+	}
+	u, err := st.Finish(emit) // no [DONE]: the finish_reason alone ends the stream cleanly
+	if err != nil {
+		t.Fatalf("finish: %v", err)
+	}
+	if u.PromptTokens != 5 || u.CompletionTokens != 2 || len(out) != 3 {
+		t.Fatalf("usage %+v, %d chunks out; want 5/2 and 3 chunks", u, len(out))
 	}
 }
