@@ -80,7 +80,10 @@ func (s *Server) finishStream(ctx context.Context, c *call, st translate.Stream,
 	c.usage = u
 	if clean && finishErr == nil {
 		c.outcome = outcomeComplete
-		_ = out.WriteDone()
+		// Not flushed here: the handler returns at once (usage publishing
+		// and limit settlement do not block), and net/http then writes the
+		// last chunks, [DONE] and the end of the body in one write(2).
+		_ = out.QueueDone()
 		return
 	}
 	c.outcome = outcomePartial

@@ -75,8 +75,22 @@ func (w *Writer) WriteData(payload []byte) error {
 
 // WriteDone writes the OpenAI stream terminator `data: [DONE]`.
 func (w *Writer) WriteDone() error {
-	return w.send([]byte("data: [DONE]\n\n"))
+	return w.send(doneFrame)
 }
+
+// QueueDone queues the terminator like QueueData: a handler that returns
+// right after it lets net/http send it together with the end of the
+// chunked body, in one write(2) instead of two.
+func (w *Writer) QueueDone() error {
+	if err := w.write(doneFrame); err != nil {
+		return err
+	}
+	w.pending = true
+	w.queued += len(doneFrame)
+	return nil
+}
+
+var doneFrame = []byte("data: [DONE]\n\n")
 
 // WriteComment writes an SSE comment, used as a keep-alive during upstream
 // silences; OpenAI SDK decoders ignore it.

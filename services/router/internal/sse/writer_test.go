@@ -73,3 +73,25 @@ func TestWriterDeadlineCutsOffStalledClient(t *testing.T) {
 		t.Fatal("write with an expired deadline succeeded")
 	}
 }
+
+// QueueDone leaves the terminator for net/http to send with the end of
+// the body: nothing is flushed until the handler returns or Flush runs.
+func TestQueueDoneWaitsForTheEndOfTheHandler(t *testing.T) {
+	rec := httptest.NewRecorder()
+	sw := NewWriter(rec)
+	if err := sw.QueueData([]byte(`{"n":1}`)); err != nil {
+		t.Fatal(err)
+	}
+	if err := sw.QueueDone(); err != nil {
+		t.Fatal(err)
+	}
+	if rec.Flushed {
+		t.Fatal("QueueDone flushed")
+	}
+	if err := sw.Flush(); err != nil || !rec.Flushed {
+		t.Fatalf("Flush: %v, flushed %v", err, rec.Flushed)
+	}
+	if got := rec.Body.String(); got != "data: {\"n\":1}\n\ndata: [DONE]\n\n" {
+		t.Fatalf("body %q", got)
+	}
+}
