@@ -101,6 +101,41 @@ func TestRegistryConfigHotReload(t *testing.T) {
 	tr.finish(t)
 }
 
+// TestRegistryConfigAccessPolicy: a config file declares a service's
+// access policy and limits; `syctl apply` registers them as the registry
+// stores them (an unchanged file then plans nothing), and dropping them
+// from the file clears them in place.
+func TestRegistryConfigAccessPolicy(t *testing.T) {
+	t.Setenv("SY_E2E_CONFIG_KEY", providerKey)
+	up := fakes.Start(t, fakes.OpenAI, fakes.Config{APIKey: providerKey, Models: []string{model}})
+	g := harness.Start(t, harness.AllInOne, harness.Options{})
+	service := `
+[[services]]
+name = "policy-file-svc"
+model = "` + model + `"
+base_url = "` + up.URL + `"
+protocol = "OPENAI_V1"
+api_key_env = "SY_E2E_CONFIG_KEY"
+`
+	path := filepath.Join(t.TempDir(), "switchyard.toml")
+	writeFileAtomically(t, path, service+"allowed_domains = [\"@Lab.Example\"]\nallowed_groups = [\"Research\"]\nrpm = 5\ntpm = 1000\n")
+	syctl(t, g, "", "apply", "-f", path)
+	svc := getService(t, g, "policy-file-svc")
+	if strings.Join(svc.GetAllowedDomains(), ",") != "lab.example" || strings.Join(svc.GetAllowedGroups(), ",") != "research" ||
+		svc.GetLimits().GetRpm() != 5 || svc.GetLimits().GetTpm() != 1000 {
+		t.Fatalf("policy from the file not registered: %v", svc)
+	}
+	if d := syctl(t, g, "", "apply", "-f", path, "--dry-run"); strings.TrimSpace(d) != "no changes" {
+		t.Fatalf("dry run of the applied file: %q", d)
+	}
+	writeFileAtomically(t, path, service)
+	syctl(t, g, "", "apply", "-f", path)
+	svc = getService(t, g, "policy-file-svc")
+	if len(svc.GetAllowedDomains())+len(svc.GetAllowedGroups()) != 0 || svc.GetLimits() != nil {
+		t.Fatalf("policy dropped from the file still set: %v", svc)
+	}
+}
+
 // aliasTargets is the alias's target services, space-separated ("" when
 // it does not exist yet).
 func aliasTargets(g *harness.Gateway, name string) string {

@@ -1,12 +1,9 @@
 package e2e
 
 import (
-	"context"
 	"testing"
 
-	"github.com/switchyard/switchyard/pkg/contract"
 	pb "github.com/switchyard/switchyard/pkg/gen/switchyard/v1"
-	"github.com/switchyard/switchyard/pkg/natsrpc"
 	"github.com/switchyard/switchyard/tests/fakes"
 	"github.com/switchyard/switchyard/tests/harness"
 )
@@ -19,13 +16,7 @@ func TestRegistryUpdatesAccessPolicyAndLimits(t *testing.T) {
 	if _, err := register(t, g, "policy-svc", up.URL, providerKey); err != nil {
 		t.Fatal(err)
 	}
-	get := func() *pb.Service {
-		var rep pb.GetServiceResponse
-		if err := natsrpc.Call(context.Background(), g.NC, contract.SubjServicesGet, &pb.GetServiceRequest{Name: "policy-svc"}, &rep); err != nil {
-			t.Fatal(err)
-		}
-		return rep.GetService().GetService()
-	}
+	get := func() *pb.Service { return getService(t, g, "policy-svc") }
 	syctl(t, g, "", "services", "update", "policy-svc", "--allow-domain", "Example.COM", "--allow-group", "research", "--rpm", "5", "--tpm", "1000")
 	svc := get()
 	if len(svc.GetAllowedDomains()) != 1 || svc.GetAllowedDomains()[0] != "example.com" ||

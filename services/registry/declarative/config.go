@@ -74,6 +74,12 @@ type Service struct {
 	APIKeyEnv  string `toml:"api_key_env"`
 	APIKeyFile string `toml:"api_key_file"`
 	APIKey     string `toml:"api_key"`
+	// Access policy and per-service limits, as `services update` edits
+	// them (changed in place; empty lists and zero limits mean none).
+	AllowedGroups  []string `toml:"allowed_groups"`
+	AllowedDomains []string `toml:"allowed_domains"`
+	RPM            int64    `toml:"rpm"`
+	TPM            int64    `toml:"tpm"`
 }
 
 // Alias declares one edge model name served by one or more services.

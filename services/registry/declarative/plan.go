@@ -9,6 +9,7 @@ import (
 	"strings"
 
 	pb "github.com/switchyard/switchyard/pkg/gen/switchyard/v1"
+	"github.com/switchyard/switchyard/services/registry/internal/validate"
 )
 
 // API is the registry as the planner needs it: its admin operations and a
@@ -146,10 +147,12 @@ func verbOrder(v Verb) int {
 
 func (p *Planner) planService(ctx context.Context, plan *Plan, c *Config, s Service, cur *pb.Service) error {
 	cred, _ := c.source(s) // checked by Parse
+	groups, domains := accessOf(s)
 	want := &pb.Service{
 		Name: s.Name, Model: s.Model, BaseUrl: s.BaseURL, Protocol: s.Protocol, Namespace: s.Namespace,
 		Functions: trimmed(s.Functions), Tags: withManagedTag(trimmed(s.Tags)), AllowInsecureTls: s.AllowInsecureTLS,
 		AzureDeployment: s.AzureDeployment, AzureApiVersion: s.AzureAPIVersion,
+		AllowedGroups: groups, AllowedDomains: domains, Limits: limitsOf(s),
 	}
 	if cur == nil {
 		plan.Actions = append(plan.Actions, Action{Verb: VerbRegister, Name: s.Name,
@@ -177,6 +180,7 @@ func (p *Planner) planService(ctx context.Context, plan *Plan, c *Config, s Serv
 		up.Tags, up.UpdateMask = want.GetTags(), append(up.UpdateMask, "tags")
 		changes = append(changes, fmt.Sprintf("tags %v -> %v", cur.GetTags(), want.GetTags()))
 	}
+	changes = append(changes, planAccess(up, cur, want)...)
 	changed, what, err := p.credentialChanged(ctx, s.Name, cur.GetCredentialRef(), cred)
 	if err != nil {
 		return err
@@ -189,6 +193,45 @@ func (p *Planner) planService(ctx context.Context, plan *Plan, c *Config, s Serv
 		plan.Actions = append(plan.Actions, Action{Verb: VerbUpdate, Name: s.Name, Changes: changes, update: up})
 	}
 	return nil
+}
+
+// planAccess adds the access policy and limits that differ to up and
+// describes them.
+func planAccess(up *pb.UpdateServiceRequest, cur, want *pb.Service) []string {
+	var changes []string
+	if !slices.Equal(sorted(cur.GetAllowedGroups()), sorted(want.GetAllowedGroups())) {
+		up.AllowedGroups, up.UpdateMask = want.GetAllowedGroups(), append(up.UpdateMask, validate.FieldAllowedGroups)
+		changes = append(changes, fmt.Sprintf("allowed groups %v -> %v", cur.GetAllowedGroups(), want.GetAllowedGroups()))
+	}
+	if !slices.Equal(sorted(cur.GetAllowedDomains()), sorted(want.GetAllowedDomains())) {
+		up.AllowedDomains, up.UpdateMask = want.GetAllowedDomains(), append(up.UpdateMask, validate.FieldAllowedDomains)
+		changes = append(changes, fmt.Sprintf("allowed domains %v -> %v", cur.GetAllowedDomains(), want.GetAllowedDomains()))
+	}
+	c, w := cur.GetLimits(), want.GetLimits()
+	if c.GetRpm() != w.GetRpm() || c.GetTpm() != w.GetTpm() {
+		// An empty Limits under the mask clears them.
+		up.Limits, up.UpdateMask = &pb.Limits{Rpm: w.GetRpm(), Tpm: w.GetTpm()}, append(up.UpdateMask, validate.FieldLimits)
+		changes = append(changes, fmt.Sprintf("limits rpm %d tpm %d -> rpm %d tpm %d", c.GetRpm(), c.GetTpm(), w.GetRpm(), w.GetTpm()))
+	}
+	return changes
+}
+
+// accessOf is s's access policy as the registry stores it (lower-case),
+// so an unchanged file plans no update. A list the registry would refuse
+// is passed on as written: the registry's refusal names the field.
+func accessOf(s Service) (groups, domains []string) {
+	g, d, err := validate.AccessPolicy(s.AllowedGroups, s.AllowedDomains)
+	if err != nil {
+		return s.AllowedGroups, s.AllowedDomains
+	}
+	return g, d
+}
+
+func limitsOf(s Service) *pb.Limits {
+	if s.RPM == 0 && s.TPM == 0 {
+		return nil
+	}
+	return &pb.Limits{Rpm: s.RPM, Tpm: s.TPM}
 }
 
 func (p *Planner) credentialChanged(ctx context.Context, service, ref string, want Credential) (bool, string, error) {

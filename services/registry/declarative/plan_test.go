@@ -64,6 +64,18 @@ func (m *memAPI) Update(_ context.Context, req *pb.UpdateServiceRequest) error {
 	if slices.Contains(req.GetUpdateMask(), "credential") {
 		s.CredentialRef = m.store(s.GetName(), req.GetCredential())
 	}
+	if slices.Contains(req.GetUpdateMask(), "allowed_groups") {
+		s.AllowedGroups = req.GetAllowedGroups()
+	}
+	if slices.Contains(req.GetUpdateMask(), "allowed_domains") {
+		s.AllowedDomains = req.GetAllowedDomains()
+	}
+	if slices.Contains(req.GetUpdateMask(), "limits") {
+		s.Limits = req.GetLimits()
+		if s.Limits.GetRpm() == 0 && s.Limits.GetTpm() == 0 {
+			s.Limits = nil // as the registry stores "no limits"
+		}
+	}
 	return nil
 }
 
@@ -168,6 +180,49 @@ api_key_file = "/run/k"
 		got, plan := apply(t, p, m, s.config)
 		if !slices.Equal(got, s.writes) {
 			t.Fatalf("%s: writes %q, want %q\ndiff:\n%s", s.name, got, s.writes, plan.Diff())
+		}
+	}
+}
+
+// Access policy and limits are declared like any editable field: sent as
+// the registry stores them (lower-case, no '@'), so an unchanged file
+// writes nothing, and changed or dropped in place.
+func TestPlanAccessPolicyAndLimits(t *testing.T) {
+	const svc = `
+[[services]]
+name = "gpt-a"
+model = "gpt-4o"
+base_url = "https://api.openai.com"
+protocol = "OPENAI_V1"
+api_key_env = "OPENAI_API_KEY"
+`
+	m := newMemAPI()
+	p := &Planner{API: m}
+	steps := []struct {
+		name, extra string
+		writes      []string
+		groups      []string
+		domains     []string
+		rpm, tpm    int64
+	}{
+		{"registered with its policy", "allowed_groups = [\"ML-Team\"]\nallowed_domains = [\"@Lab.Example\"]\nrpm = 60",
+			[]string{"register gpt-a"}, []string{"ml-team"}, []string{"lab.example"}, 60, 0},
+		{"unchanged, in another case, writes nothing", "allowed_groups = [\"ml-team\"]\nallowed_domains = [\"lab.example\"]\nrpm = 60",
+			nil, []string{"ml-team"}, []string{"lab.example"}, 60, 0},
+		{"changed in place", "allowed_groups = [\"ml-team\", \"ops\"]\nallowed_domains = [\"lab.example\"]\nrpm = 120\ntpm = 5000",
+			[]string{"update gpt-a allowed_groups,limits"}, []string{"ml-team", "ops"}, []string{"lab.example"}, 120, 5000},
+		{"dropped", "", []string{"update gpt-a allowed_groups,allowed_domains,limits"}, nil, nil, 0, 0},
+	}
+	for _, st := range steps {
+		got, plan := apply(t, p, m, svc+st.extra+"\n")
+		s := m.services["gpt-a"]
+		if !slices.Equal(got, st.writes) || !slices.Equal(s.GetAllowedGroups(), st.groups) ||
+			!slices.Equal(s.GetAllowedDomains(), st.domains) || s.GetLimits().GetRpm() != st.rpm || s.GetLimits().GetTpm() != st.tpm {
+			t.Fatalf("%s: writes %q, stored groups %q domains %q limits %v\ndiff:\n%s", st.name, got,
+				s.GetAllowedGroups(), s.GetAllowedDomains(), s.GetLimits(), plan.Diff())
+		}
+		if st.name == "changed in place" && !strings.Contains(plan.Diff(), "limits rpm 60 tpm 0 -> rpm 120 tpm 5000") {
+			t.Errorf("diff does not say what changed:\n%s", plan.Diff())
 		}
 	}
 }
