@@ -85,7 +85,11 @@ type endpointFixture struct {
 		Cluster   string `json:"cluster"`
 		Framework string `json:"framework"`
 		Model     string `json:"model"`
-		Config    struct {
+		// The endpoint's access policy (seed 001's allowed_globus_groups
+		// and allowed_domains): the service's allowed groups and domains.
+		AllowedGroups  []string `json:"allowed_globus_groups"`
+		AllowedDomains []string `json:"allowed_domains"`
+		Config         struct {
 			APIURL     string `json:"api_url"`
 			APIKeyEnv  string `json:"api_key_env_name"`
 			APIKeyFile string `json:"api_key_file"`
@@ -96,7 +100,8 @@ type endpointFixture struct {
 // ImportEndpoints converts endpoint fixtures JSON (a list, or one entry).
 // Each entry becomes a service named by its endpoint_slug — checked against
 // the slugified "cluster framework model" — serving the model, with the
-// key from the api_key_env_name variable. Entries of other fixture models
+// key from the api_key_env_name variable and the access policy from
+// allowed_globus_groups and allowed_domains. Entries of other fixture models
 // (clusters) are skipped. An api_url whose path has more than a /v1 prefix
 // before the endpoint cannot be expressed as a base URL and is refused.
 func ImportEndpoints(data []byte) (*Config, error) {
@@ -143,7 +148,8 @@ func endpointService(f endpointFixture) (Service, error) {
 	}
 	return Service{Name: slugName(slug), Model: fl.Model, BaseURL: base, Protocol: "OPENAI_V1",
 		Functions: []string{"chat"}, Tags: trimmed([]string{labelOf(fl.Cluster), labelOf(fl.Framework)}),
-		APIKeyEnv: fl.Config.APIKeyEnv, APIKeyFile: fl.Config.APIKeyFile}, nil
+		APIKeyEnv: fl.Config.APIKeyEnv, APIKeyFile: fl.Config.APIKeyFile,
+		AllowedGroups: fl.AllowedGroups, AllowedDomains: fl.AllowedDomains}, nil
 }
 
 // endpointSuffixes are the OpenAI paths an api_url may end in.

@@ -59,6 +59,7 @@ func TestImportEndpoints(t *testing.T) {
 		Name: "my-cluster-my-framework-meta-llamameta-llama-31-70b-instruct", Model: "meta-llama/Meta-Llama-3.1-70B-Instruct",
 		BaseURL: "https://api.example.com", Protocol: "OPENAI_V1", Functions: []string{"chat"},
 		Tags: []string{"my-cluster", "my-framework"}, APIKeyEnv: "LLAMA_70B_API_KEY",
+		AllowedGroups: []string{"ML-Team"}, AllowedDomains: []string{"lab.example"},
 	}}
 	if !reflect.DeepEqual(c.Services, want) {
 		t.Fatalf("services:\n got %+v\nwant %+v", c.Services, want)
