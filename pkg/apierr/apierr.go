@@ -73,6 +73,18 @@ func CodeOf(err error) Code {
 	return Internal
 }
 
+// Transient reports whether err says the service did not answer (it is
+// down, overloaded or cut off: Unavailable or DeadlineExceeded), as
+// opposed to an answer. A caller that already holds a good result keeps
+// it over a transient error and tries again later.
+func Transient(err error) bool {
+	switch CodeOf(err) {
+	case Unavailable, DeadlineExceeded:
+		return true
+	}
+	return false
+}
+
 // As returns err as an *Error, wrapping foreign errors as Internal with a
 // generic message so internal details do not leak to callers.
 func As(err error) *Error {

@@ -29,3 +29,21 @@ func TestCodesAndMatching(t *testing.T) {
 		}
 	}
 }
+
+func TestTransient(t *testing.T) {
+	for err, want := range map[error]bool{
+		New(Unavailable, "no responders"):                true,
+		New(DeadlineExceeded, "no reply"):                true,
+		New(NotFound, "no credential"):                   false,
+		New(FailedPrecondition, "env unset"):             false,
+		errors.New("foreign error (Internal)"):           false,
+		fmt.Errorf("wrapped: %w", New(Unavailable, "x")): true,
+	} {
+		if got := Transient(err); got != want {
+			t.Errorf("Transient(%v) = %v, want %v", err, got, want)
+		}
+	}
+	if Transient(nil) {
+		t.Error("Transient(nil)")
+	}
+}

@@ -70,7 +70,7 @@ func (p *Prober) Probe(ctx context.Context, svc *pb.Service, src *pb.CredentialS
 // (record keeps a verified state over it).
 func keyNotObtained(err error) probe.Result {
 	e := apierr.As(err)
-	if e.Code == apierr.Unavailable || e.Code == apierr.DeadlineExceeded {
+	if apierr.Transient(err) {
 		return probe.Result{Status: probe.StatusUnknown, Message: "not checked: the API key could not be fetched (" +
 			e.Message + "); the next probe round tries again"}
 	}

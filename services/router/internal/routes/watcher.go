@@ -153,11 +153,18 @@ func (w *Watcher) applyService(ctx context.Context, e jetstream.KeyValueEntry) {
 		w.log.Warn("undecodable service record", "key", e.Key(), "err", err)
 		return
 	}
-	r := w.newRoute(ctx, &svc)
+	r := w.newRoute(ctx, &svc, w.current(name))
 	w.update(func(routes map[string]*Route) { routes[name] = r })
-	if r.KeyErr != "" {
+	if r.KeyErr != "" || r.keyStale {
 		go w.retryKey(ctx, name, &svc)
 	}
+}
+
+// current is the route now in the table under name, or nil.
+func (w *Watcher) current(name string) *Route {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	return w.routes[name]
 }
 
 // retryKey resolves a key that failed (the credential service may be
@@ -176,7 +183,7 @@ func (w *Watcher) retryKey(ctx context.Context, name string, svc *pb.Service) {
 		w.update(func(routes map[string]*Route) {
 			if cur, ok := routes[name]; ok && proto.Equal(cur.Service, svc) {
 				c := *cur
-				c.Key, c.KeyErr = key, ""
+				c.Key, c.KeyErr, c.keyStale = key, "", false
 				routes[name] = &c
 			}
 		})
@@ -186,18 +193,29 @@ func (w *Watcher) retryKey(ctx context.Context, name string, svc *pb.Service) {
 
 // newRoute resolves the service's key. A key that cannot be resolved keeps
 // the route in the table, unusable, with the reason, rather than dropping
-// the service silently.
-func (w *Watcher) newRoute(ctx context.Context, svc *pb.Service) *Route {
+// the service silently. When the credential service does not answer
+// (apierr.Transient) and prev, the route this record replaces, holds a
+// working key of the same credential, that key stays: a record edit
+// during a credential-service restart must not take a working service off
+// the edge. keyStale marks it for a retry.
+func (w *Watcher) newRoute(ctx context.Context, svc *pb.Service, prev *Route) *Route {
 	r := &Route{Service: svc, Transport: w.clients.Secure}
 	if svc.GetAllowInsecureTls() {
 		r.Transport = w.clients.Insecure
 	}
 	key, err := w.resolve(ctx, svc.GetCredentialRef())
-	if err != nil {
+	switch {
+	case err == nil:
+		r.Key = key
+	case apierr.Transient(err) && prev != nil && prev.KeyErr == "" &&
+		prev.Service.GetCredentialRef() == svc.GetCredentialRef():
+		r.Key, r.keyStale = prev.Key, true
+		w.log.Warn("credential service did not answer; keeping the service's current key", "service", svc.GetName(),
+			"err", apierr.As(err).Message)
+	default:
 		r.KeyErr = apierr.As(err).Message
 		w.log.Warn("credential unresolvable; service not routable", "service", svc.GetName(), "err", r.KeyErr)
 	}
-	r.Key = key
 	return r
 }
 
@@ -234,13 +252,21 @@ func (w *Watcher) credentialChanged(ctx context.Context, subject string) {
 	w.mu.Unlock()
 	for _, svc := range affected {
 		key, err := w.resolve(ctx, ref)
+		if apierr.Transient(err) {
+			// No answer is not a new key: the old one keeps serving
+			// (rotations overlap) until a retry fetches the new one.
+			w.log.Warn("credential changed but the credential service did not answer; keeping the current key until it does",
+				"service", svc.GetName(), "err", apierr.As(err).Message)
+			go w.retryKey(ctx, svc.GetName(), svc)
+			continue
+		}
 		w.update(func(routes map[string]*Route) {
 			cur, ok := routes[svc.GetName()]
 			if !ok || !proto.Equal(cur.Service, svc) {
 				return // the record moved on; its own resolve wins
 			}
 			c := *cur
-			c.Key, c.KeyErr = key, ""
+			c.Key, c.KeyErr, c.keyStale = key, "", false
 			if err != nil {
 				c.KeyErr = apierr.As(err).Message
 			}
