@@ -114,25 +114,36 @@ func (s *Server) limit(ctx context.Context, scopes []ratelimit.Scope, tokens int
 	return d, d.Allowed
 }
 
-// settle replaces the reserved estimates with the real usage, off the
-// request path (the client already has its answer).
+// settle replaces the reserved estimates with the real usage. A shared
+// backend's settlement runs off the request path (the client already has
+// its answer); the in-memory limiter's is a few map updates, cheaper than
+// the goroutine (and the thread wake-up it costs: ~5 % of the router's CPU
+// at 1,000 req/s, issue 8).
 func (s *Server) settle(adm *admission, used int64) {
 	if s.cfg.Limiter == nil || adm == nil {
+		return
+	}
+	if ratelimit.InMemory(s.cfg.Limiter) {
+		s.settleNow(context.Background(), adm, used)
 		return
 	}
 	go func() {
 		ctx, cancel := context.WithTimeout(context.Background(), time.Second)
 		defer cancel()
-		_ = s.cfg.Limiter.Settle(ctx, adm.key, used)
-		last := len(adm.services) - 1
-		for i, r := range adm.services {
-			n := int64(0) // a failed attempt used no tokens
-			if i == last {
-				n = used
-			}
-			_ = s.cfg.Limiter.Settle(ctx, r, n)
-		}
+		s.settleNow(ctx, adm, used)
 	}()
+}
+
+func (s *Server) settleNow(ctx context.Context, adm *admission, used int64) {
+	_ = s.cfg.Limiter.Settle(ctx, adm.key, used)
+	last := len(adm.services) - 1
+	for i, r := range adm.services {
+		n := int64(0) // a failed attempt used no tokens
+		if i == last {
+			n = used
+		}
+		_ = s.cfg.Limiter.Settle(ctx, r, n)
+	}
 }
 
 // rateLimited answers a request the key's limits refused and publishes it

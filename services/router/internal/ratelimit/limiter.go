@@ -42,6 +42,14 @@ type Limiter interface {
 	Settle(ctx context.Context, r Reservation, usedTokens int64) error
 }
 
+// InMemory reports whether l decides in this process without I/O (the
+// Memory limiter), so its calls can run inline where a shared backend's
+// would be moved off the request path.
+func InMemory(l Limiter) bool {
+	_, ok := l.(*Memory)
+	return ok
+}
+
 // Kind says what a scope limits.
 type Kind uint8
 

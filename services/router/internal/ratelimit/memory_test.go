@@ -122,3 +122,12 @@ func TestMemoryHashCollision(t *testing.T) {
 		t.Fatal("sweeping the first bucket hid the colliding one")
 	}
 }
+
+func TestInMemory(t *testing.T) {
+	if !InMemory(NewMemory(MemoryOptions{})) {
+		t.Error("the Memory limiter is not reported in-memory")
+	}
+	if InMemory(NewFailover(NewMemory(MemoryOptions{}), FailoverOptions{})) {
+		t.Error("a Failover (a shared backend in production) is reported in-memory")
+	}
+}
