@@ -17,11 +17,23 @@ import (
 var (
 	typeBlockDelta = []byte(`"content_block_delta"`)
 	typeTextDelta  = []byte(`"text_delta"`)
+	typePing       = []byte(`"ping"`)
+	typeBlockStop  = []byte(`"content_block_stop"`)
 )
 
-// textDelta returns the quoted text of a content_block_delta/text_delta
-// event, or ok=false when the event must be decoded.
-func textDelta(data []byte) (quoted []byte, ok bool) {
+// fastKind is what the scan made of an event.
+type fastKind uint8
+
+const (
+	fastDecode  fastKind = iota // take the full decode
+	fastText                    // a text delta: quoted is its text
+	fastNothing                 // valid, and nothing to translate (ping, content_block_stop)
+)
+
+// fastEvent classifies an event from one validating pass over its
+// members: a text delta (with its quoted text), an event that carries
+// nothing to translate, or one that needs the full decode.
+func fastEvent(data []byte) (quoted []byte, k fastKind) {
 	var typ, delta []byte
 	if !edgejson.Members(data, func(key, value []byte) { // validates the whole event too
 		switch string(key) {
@@ -30,9 +42,24 @@ func textDelta(data []byte) (quoted []byte, ok bool) {
 		case "delta":
 			delta = value
 		}
-	}) || !bytes.Equal(typ, typeBlockDelta) || delta == nil {
-		return nil, false
+	}) {
+		return nil, fastDecode
 	}
+	switch {
+	case bytes.Equal(typ, typePing), bytes.Equal(typ, typeBlockStop):
+		return nil, fastNothing
+	case !bytes.Equal(typ, typeBlockDelta) || delta == nil:
+		return nil, fastDecode
+	}
+	if q, ok := textDelta(delta); ok {
+		return q, fastText
+	}
+	return nil, fastDecode
+}
+
+// textDelta returns the quoted text of a text_delta delta object, or
+// ok=false when the event must be decoded.
+func textDelta(delta []byte) (quoted []byte, ok bool) {
 	var dtype, text []byte
 	if _, err := scanObject(delta, func(key []byte, start, end int) {
 		switch string(key) {
@@ -68,12 +95,15 @@ var (
 	paraSep = []byte("\u2029")
 )
 
-// fastTextDelta emits a text delta without decoding it; handled=false
-// leaves the event to the full decode.
-func (s *anthropicStream) fastTextDelta(data []byte, emit func([]byte) error) (handled bool, err error) {
-	quoted, ok := textDelta(data)
-	if !ok {
+// fastPath handles a text delta or an event with nothing to translate
+// without decoding it; handled=false leaves the event to the full decode.
+func (s *anthropicStream) fastPath(data []byte, emit func([]byte) error) (handled bool, err error) {
+	quoted, k := fastEvent(data)
+	switch k {
+	case fastDecode:
 		return false, nil
+	case fastNothing:
+		return true, nil
 	}
 	if err := s.ensureStarted("", emit); err != nil {
 		return true, err

@@ -27,12 +27,12 @@ func TestTextDeltaFastPathIsByteIdentical(t *testing.T) {
 		{`{"type":"content_block_delta","index":0,"delta":{"type":"text_delta","text":tru}}`, false},
 	}
 	for _, tt := range tests {
-		quoted, ok := textDelta([]byte(tt.event))
-		if ok != tt.fast {
-			t.Errorf("textDelta(%s) ok = %v, want %v", tt.event, ok, tt.fast)
+		quoted, k := fastEvent([]byte(tt.event))
+		if ok := k == fastText; ok != tt.fast {
+			t.Errorf("fastEvent(%s) = %v, want text %v", tt.event, k, tt.fast)
 			continue
 		}
-		if !ok {
+		if k != fastText {
 			continue
 		}
 		var e anthropicEvent
@@ -47,13 +47,32 @@ func TestTextDeltaFastPathIsByteIdentical(t *testing.T) {
 	}
 }
 
+// Events with nothing to translate skip the decode only when valid; the
+// rest (and anything invalid) go to the full decode, which refuses it.
+func TestFastEventKinds(t *testing.T) {
+	for event, want := range map[string]fastKind{
+		`{"type":"ping"}`:                                fastNothing,
+		`{"type":"content_block_stop","index":0}`:        fastNothing,
+		`{"type":"content_block_stop","index":0`:         fastDecode,
+		`{"type":"ping","x":tru}`:                        fastDecode,
+		`{"type":"message_stop"}`:                        fastDecode,
+		`{"type":"message_start","message":{"id":"m"}}`:  fastDecode,
+		`{"type":"error","error":{"type":"overloaded"}}`: fastDecode,
+		`["ping"]`: fastDecode,
+	} {
+		if _, got := fastEvent([]byte(event)); got != want {
+			t.Errorf("fastEvent(%s) = %v, want %v", event, got, want)
+		}
+	}
+}
+
 // FuzzTextDelta: the fast path never disagrees with decode and re-encode.
 func FuzzTextDelta(f *testing.F) {
 	f.Add(`Hello \"x\"\n`)
 	f.Fuzz(func(t *testing.T, text string) {
 		event := []byte(`{"type":"content_block_delta","index":0,"delta":{"type":"text_delta","text":"` + text + `"}}`)
-		quoted, ok := textDelta(event)
-		if !ok {
+		quoted, k := fastEvent(event)
+		if k != fastText {
 			return
 		}
 		var e anthropicEvent

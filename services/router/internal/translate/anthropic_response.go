@@ -186,7 +186,7 @@ func (s *anthropicStream) event(ev sse.Event, emit func([]byte) error) error {
 	if len(ev.Data) == 0 || s.stopped {
 		return nil
 	}
-	if handled, err := s.fastTextDelta(ev.Data, emit); handled {
+	if handled, err := s.fastPath(ev.Data, emit); handled {
 		return err
 	}
 	var e anthropicEvent

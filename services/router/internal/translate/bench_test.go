@@ -68,6 +68,14 @@ func BenchmarkAnthropicStreamChunk(b *testing.B) {
 		sse.Event{Name: "content_block_delta", Data: []byte(`{"type":"content_block_delta","index":0,"delta":{"type":"text_delta","text":"Hello there, how are"}}`)})
 }
 
+// BenchmarkAnthropicStreamBlockStop: an event with nothing to translate
+// (content_block_stop, ping) is validated, not decoded.
+func BenchmarkAnthropicStreamBlockStop(b *testing.B) {
+	benchChunk(b, ProtocolAnthropic,
+		sse.Event{Name: "message_start", Data: []byte(`{"type":"message_start","message":{"id":"msg_1","usage":{"input_tokens":120,"output_tokens":1}}}`)},
+		sse.Event{Name: "content_block_stop", Data: []byte(`{"type":"content_block_stop","index":0}`)})
+}
+
 func BenchmarkAnthropicStreamToolChunk(b *testing.B) {
 	benchChunk(b, ProtocolAnthropic,
 		sse.Event{Name: "content_block_start", Data: []byte(`{"type":"content_block_start","index":1,"content_block":{"type":"tool_use","id":"toolu_9","name":"get_weather","input":{}}}`)},
