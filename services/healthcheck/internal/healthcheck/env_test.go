@@ -7,7 +7,6 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"sync"
-	"sync/atomic"
 	"testing"
 	"time"
 
@@ -15,10 +14,9 @@ import (
 	"github.com/nats-io/nats.go/jetstream"
 	"google.golang.org/protobuf/proto"
 
-	"github.com/switchyard/switchyard/pkg/apierr"
 	"github.com/switchyard/switchyard/pkg/contract"
+	"github.com/switchyard/switchyard/pkg/credentialtest"
 	pb "github.com/switchyard/switchyard/pkg/gen/switchyard/v1"
-	"github.com/switchyard/switchyard/pkg/natsrpc"
 	"github.com/switchyard/switchyard/pkg/natsx"
 	"github.com/switchyard/switchyard/pkg/outbound"
 	"github.com/switchyard/switchyard/services/healthcheck/internal/store"
@@ -89,10 +87,7 @@ type env struct {
 	st     *store.Store
 	mu     sync.Mutex
 	events []*pb.HealthEvent
-	// credentials stops the credential responder; keyMissing makes it
-	// answer that no key is stored.
-	credentials func()
-	keyMissing  atomic.Bool
+	creds  *credentialtest.Server
 }
 
 func newEnv(t *testing.T) *env {
@@ -110,31 +105,13 @@ func newEnv(t *testing.T) *env {
 	if err != nil {
 		t.Fatal(err)
 	}
-	e := &env{nc: nc, js: js, st: st}
-	e.serveCredentials(t)
+	e := &env{nc: nc, js: js, st: st, creds: credentialtest.Start(t, nc, testKey)}
 	sub, err := nc.Subscribe(contract.SubjHealthEvents, e.recordEvent)
 	if err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { _ = sub.Unsubscribe() })
 	return e
-}
-
-func (e *env) serveCredentials(t *testing.T) {
-	resolve := func(context.Context, any) (any, error) {
-		if e.keyMissing.Load() {
-			return nil, apierr.New(apierr.NotFound, "no credential is stored for this service")
-		}
-		return &pb.ResolveCredentialResponse{Value: testKey}, nil
-	}
-	ms, err := natsrpc.Serve(e.nc, natsrpc.ServiceConfig{Name: "credential", Version: "0.0.1", QueueGroup: "credential"},
-		natsrpc.NewRoute("resolve", contract.SubjCredentialResolve, resolve,
-			func() *pb.ResolveCredentialRequest { return &pb.ResolveCredentialRequest{} }))
-	if err != nil {
-		t.Fatal(err)
-	}
-	e.credentials = func() { _ = ms.Stop() }
-	t.Cleanup(e.credentials)
 }
 
 func (e *env) recordEvent(m *nats.Msg) {

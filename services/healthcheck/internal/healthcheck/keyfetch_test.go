@@ -19,7 +19,7 @@ func TestKeyFetchOutageLeavesVerifiedStatus(t *testing.T) {
 	e.putService(t, "svc-a", up.URL)
 	ready := e.waitState(t, "svc-a", "Ready", 5*time.Second)
 
-	e.credentials() // the credential service goes away: no responders
+	e.creds.Stop() // the credential service goes away: no responders
 	time.Sleep(4 * testInterval)
 	if st := e.status(t, "svc-a"); st.GetState() != "Ready" ||
 		!st.GetCheckedAt().AsTime().Equal(ready.GetCheckedAt().AsTime()) {
@@ -31,13 +31,13 @@ func TestKeyFetchOutageLeavesVerifiedStatus(t *testing.T) {
 		t.Errorf("Unknown message = %q; want the reason", unknown.GetMessage())
 	}
 
-	e.keyMissing.Store(true)
-	e.serveCredentials(t) // back, but it answers that the key is gone
+	e.creds.SetMissing(true)
+	e.creds.Serve(t) // back, but it answers that the key is gone
 	failed := e.waitState(t, "svc-a", "Failed", 5*time.Second)
 	if !strings.HasPrefix(failed.GetMessage(), "credential unresolvable: ") {
 		t.Errorf("Failed message = %q", failed.GetMessage())
 	}
-	e.keyMissing.Store(false)
+	e.creds.SetMissing(false)
 	e.waitState(t, "svc-a", "Ready", 5*time.Second)
 	e.waitState(t, "svc-new", "Ready", 5*time.Second)
 }

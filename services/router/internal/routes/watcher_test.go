@@ -3,61 +3,17 @@ package routes
 import (
 	"context"
 	"log/slog"
-	"sync"
-	"sync/atomic"
 	"testing"
 	"time"
 
-	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
-	"github.com/nats-io/nats.go/micro"
 	"google.golang.org/protobuf/proto"
 
-	"github.com/switchyard/switchyard/pkg/apierr"
 	"github.com/switchyard/switchyard/pkg/contract"
+	"github.com/switchyard/switchyard/pkg/credentialtest"
 	pb "github.com/switchyard/switchyard/pkg/gen/switchyard/v1"
-	"github.com/switchyard/switchyard/pkg/natsrpc"
 	"github.com/switchyard/switchyard/pkg/natsx"
 )
-
-// credentials is a credential service responder whose key and presence
-// the test controls.
-type credentials struct {
-	nc      *nats.Conn
-	key     atomic.Value // string
-	missing atomic.Bool
-	mu      sync.Mutex
-	ms      micro.Service
-}
-
-func (c *credentials) start(t *testing.T) {
-	t.Helper()
-	resolve := func(context.Context, any) (any, error) {
-		if c.missing.Load() {
-			return nil, apierr.New(apierr.NotFound, "no credential is stored for this service")
-		}
-		return &pb.ResolveCredentialResponse{Value: c.key.Load().(string)}, nil
-	}
-	ms, err := natsrpc.Serve(c.nc, natsrpc.ServiceConfig{Name: "credential", Version: "0.0.1", QueueGroup: "credential"},
-		natsrpc.NewRoute("resolve", contract.SubjCredentialResolve, resolve,
-			func() *pb.ResolveCredentialRequest { return &pb.ResolveCredentialRequest{} }))
-	if err != nil {
-		t.Fatal(err)
-	}
-	c.mu.Lock()
-	c.ms = ms
-	c.mu.Unlock()
-	t.Cleanup(c.stop)
-}
-
-func (c *credentials) stop() {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	if c.ms != nil {
-		_ = c.ms.Stop()
-		c.ms = nil
-	}
-}
 
 // TestKeyKeptWhileTheCredentialServiceIsSilent: a credential-changed
 // event or an edit of the service record while the credential service
@@ -73,9 +29,7 @@ func TestKeyKeptWhileTheCredentialServiceIsSilent(t *testing.T) {
 	if err := contract.EnsureTopology(context.Background(), js, contract.DefaultOptions()); err != nil {
 		t.Fatal(err)
 	}
-	creds := &credentials{nc: nc}
-	creds.key.Store("sk-old")
-	creds.start(t)
+	creds := credentialtest.Start(t, nc, "sk-old")
 	services, err := js.KeyValue(context.Background(), contract.BucketServices)
 	if err != nil {
 		t.Fatal(err)
@@ -116,8 +70,8 @@ func TestKeyKeptWhileTheCredentialServiceIsSilent(t *testing.T) {
 	}
 	waitFor("route with the first key", hasKey("sk-old"))
 
-	creds.stop() // silent: every resolve now gets no responders
-	creds.key.Store("sk-new")
+	creds.Stop() // silent: every resolve now gets no responders
+	creds.SetKey("sk-new")
 	if err := nc.Publish(contract.CredentialChanged("svc"), nil); err != nil {
 		t.Fatal(err)
 	}
@@ -128,10 +82,10 @@ func TestKeyKeptWhileTheCredentialServiceIsSilent(t *testing.T) {
 		t.Fatalf("while the credential service was silent the route became %+v (KeyErr %q); want the old key kept", r, r.KeyErr)
 	}
 
-	creds.start(t) // back: the retry brings the new key
+	creds.Serve(t) // back: the retry brings the new key
 	waitFor("the rotated key after the credential service returned", hasKey("sk-new"))
 
-	creds.missing.Store(true) // an answer that the key is gone is a finding
+	creds.SetMissing(true) // an answer that the key is gone is a finding
 	if err := nc.Publish(contract.CredentialChanged("svc"), nil); err != nil {
 		t.Fatal(err)
 	}
