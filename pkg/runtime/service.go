@@ -61,7 +61,12 @@ func (s *Service) Run(ctx context.Context) error {
 		return err
 	}
 	defer CloseNATS(nc)
-	return s.serve(ctx, nc, js, func() { s.Set(nil) })
+	err = s.serve(ctx, nc, js, func() { s.Set(nil) })
+	if err != nil && ctx.Err() == nil {
+		// /readyz and ReadyCheck say why, not "starting" for ever.
+		s.Set(fmt.Errorf("stopped: %w", err))
+	}
+	return err
 }
 
 // ServiceMain is the whole main of a standalone service binary: the shared

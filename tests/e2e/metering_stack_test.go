@@ -27,6 +27,7 @@ type splitStack struct {
 	common runtime.Common
 	cfg    gatewayapp.Config
 	log    *slog.Logger
+	logs   *logBuffer
 	procs  map[string]*serviceProc
 }
 
@@ -40,7 +41,8 @@ func startSplitStack(t *testing.T) *splitStack {
 	t.Helper()
 	fs := flag.NewFlagSet("test", flag.ContinueOnError)
 	fs.SetOutput(io.Discard)
-	s := &splitStack{t: t, log: slog.New(slog.DiscardHandler), procs: map[string]*serviceProc{}}
+	logs := &logBuffer{} // shown when a service does not come up
+	s := &splitStack{t: t, logs: logs, log: slog.New(slog.NewTextHandler(logs, nil)), procs: map[string]*serviceProc{}}
 	s.common.RegisterFlags(fs, "")
 	s.cfg.RegisterFlags(fs)
 	if err := fs.Parse(nil); err != nil {
@@ -105,7 +107,7 @@ func (s *splitStack) start(target string) {
 	deadline := time.Now().Add(20 * time.Second)
 	for runtime.ReadyCheck(gw.Modules()) != nil {
 		if time.Now().After(deadline) {
-			s.t.Fatalf("%s not ready: %v", target, runtime.ReadyCheck(gw.Modules()))
+			s.t.Fatalf("%s not ready: %v\nlast log lines of the stack:\n%s", target, runtime.ReadyCheck(gw.Modules()), s.logs.tail(40))
 		}
 		time.Sleep(10 * time.Millisecond)
 	}

@@ -48,6 +48,12 @@ func (b *logBuffer) String() string {
 	return b.buf.String()
 }
 
+// tail is the last n lines, for a failure message.
+func (b *logBuffer) tail(n int) string {
+	lines := strings.Split(strings.TrimRight(b.String(), "\n"), "\n")
+	return strings.Join(lines[max(0, len(lines)-n):], "\n")
+}
+
 // gatewayConfig is the test gateway's config: loopback upstreams allowed,
 // background health probes off unless a test turns them on.
 func gatewayConfig(t *testing.T, configure func(*gatewayapp.Config)) (gatewayapp.Config, runtime.Common) {
