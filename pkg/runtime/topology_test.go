@@ -1,11 +1,15 @@
 package runtime
 
 import (
+	"context"
 	"errors"
 	"flag"
 	"log/slog"
 	"testing"
 	"time"
+
+	"github.com/nats-io/nats.go"
+	"github.com/nats-io/nats.go/jetstream"
 
 	"github.com/switchyard/switchyard/pkg/contract"
 	"github.com/switchyard/switchyard/pkg/natsx"
@@ -86,5 +90,24 @@ func TestEnsureTopologyFlag(t *testing.T) {
 		if c.NATS.BindOnly != tt.bindOnly {
 			t.Errorf("%v: BindOnly = %v, want %v", tt.args, c.NATS.BindOnly, tt.bindOnly)
 		}
+	}
+}
+
+// A service whose serve function fails says so in its readiness, so
+// /readyz names the cause instead of "starting" for ever.
+func TestFailedServeIsTheReadinessError(t *testing.T) {
+	ns := natsx.StartTestServer(t)
+	svc := NewService("broken", Base{NATS: natsx.ConnConfig{URL: ns.ClientURL(), Name: "broken"}, Topology: contract.DefaultOptions()},
+		slog.New(slog.DiscardHandler), func(context.Context, *nats.Conn, jetstream.JetStream, func()) error {
+			return errors.New("bucket sy_usage_rollups is missing")
+		})
+	if err := svc.Ready(); err == nil || err.Error() != "starting" {
+		t.Fatalf("before Run: %v", err)
+	}
+	if err := svc.Run(t.Context()); err == nil {
+		t.Fatal("Run returned no error")
+	}
+	if err := svc.Ready(); err == nil || err.Error() != "stopped: bucket sy_usage_rollups is missing" {
+		t.Fatalf("readiness after a failed serve = %v", err)
 	}
 }
