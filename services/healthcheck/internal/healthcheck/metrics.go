@@ -23,7 +23,7 @@ var (
 		Name: "switchyard_health_probes_total",
 		Help: "Probes run, by protocol and resulting state.",
 	}, []string{"protocol", "state"})
-	probeSkipped = promauto.NewCounter(prometheus.CounterOpts{
+	probesNotRun = promauto.NewCounter(prometheus.CounterOpts{
 		Name: "switchyard_health_probes_not_run_total",
 		Help: "Probes that could not reach the upstream (its API key could not be fetched) and left a verified status as it was.",
 	})

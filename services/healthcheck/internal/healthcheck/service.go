@@ -125,7 +125,7 @@ func (s *Service) record(ctx context.Context, st *pb.Status) {
 		// The probe could not run: what the last one found still stands.
 		s.log.Warn("probe not run; the last verified status stands", "service", st.GetService(),
 			"state", prev.GetState(), "reason", st.GetMessage())
-		probeSkipped.Inc()
+		probesNotRun.Inc()
 		return
 	}
 	if prev != nil && prev.GetState() == st.GetState() {

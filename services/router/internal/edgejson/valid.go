@@ -59,7 +59,11 @@ func Members(b []byte, fn func(key, value []byte)) bool {
 }
 
 // members walks the members of the object whose '{' was consumed, and
-// its closing '}'.
+// its closing '}'. It is a loop of its own rather than object() with a
+// hook: a hook lives in the scanner, which the recursive walk leaks to the
+// heap, so the caller's closure would be allocated on every call (the hot
+// Anthropic path allocates nothing; ValidKeys' caller binds its hook once
+// per stream for the same reason).
 func (s *scanner) members(fn func(key, value []byte)) bool {
 	for {
 		if s.peek() != '"' {

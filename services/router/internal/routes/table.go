@@ -20,9 +20,6 @@ type Route struct {
 	// Key is the provider key; zero with KeyErr set when unresolvable.
 	Key    secret.Secret
 	KeyErr string
-	// keyStale says Key is the previous record's, kept because the
-	// credential service did not answer; the watcher retries it.
-	keyStale bool
 	// State is the health state from sy_status ("" until known).
 	State string
 	// Transport is the SSRF-guarded outbound transport (pkg/outbound) for

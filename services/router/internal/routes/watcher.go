@@ -153,9 +153,9 @@ func (w *Watcher) applyService(ctx context.Context, e jetstream.KeyValueEntry) {
 		w.log.Warn("undecodable service record", "key", e.Key(), "err", err)
 		return
 	}
-	r := w.newRoute(ctx, &svc, w.current(name))
+	r, retry := w.newRoute(ctx, &svc, w.current(name))
 	w.update(func(routes map[string]*Route) { routes[name] = r })
-	if r.KeyErr != "" || r.keyStale {
+	if retry {
 		go w.retryKey(ctx, name, &svc)
 	}
 }
@@ -182,9 +182,7 @@ func (w *Watcher) retryKey(ctx context.Context, name string, svc *pb.Service) {
 		}
 		w.update(func(routes map[string]*Route) {
 			if cur, ok := routes[name]; ok && proto.Equal(cur.Service, svc) {
-				c := *cur
-				c.Key, c.KeyErr, c.keyStale = key, "", false
-				routes[name] = &c
+				routes[name] = cur.withKey(key, nil)
 			}
 		})
 		return
@@ -197,9 +195,10 @@ func (w *Watcher) retryKey(ctx context.Context, name string, svc *pb.Service) {
 // (apierr.Transient) and prev, the route this record replaces, holds a
 // working key of the same credential, that key stays: a record edit
 // during a credential-service restart must not take a working service off
-// the edge. keyStale marks it for a retry.
-func (w *Watcher) newRoute(ctx context.Context, svc *pb.Service, prev *Route) *Route {
-	r := &Route{Service: svc, Transport: w.clients.Secure}
+// the edge. retry says the key is to be fetched again (it failed, or is
+// the previous record's).
+func (w *Watcher) newRoute(ctx context.Context, svc *pb.Service, prev *Route) (r *Route, retry bool) {
+	r = &Route{Service: svc, Transport: w.clients.Secure}
 	if svc.GetAllowInsecureTls() {
 		r.Transport = w.clients.Insecure
 	}
@@ -207,16 +206,28 @@ func (w *Watcher) newRoute(ctx context.Context, svc *pb.Service, prev *Route) *R
 	switch {
 	case err == nil:
 		r.Key = key
+		return r, false
 	case apierr.Transient(err) && prev != nil && prev.KeyErr == "" &&
 		prev.Service.GetCredentialRef() == svc.GetCredentialRef():
-		r.Key, r.keyStale = prev.Key, true
+		r.Key = prev.Key
 		w.log.Warn("credential service did not answer; keeping the service's current key", "service", svc.GetName(),
 			"err", apierr.As(err).Message)
 	default:
 		r.KeyErr = apierr.As(err).Message
 		w.log.Warn("credential unresolvable; service not routable", "service", svc.GetName(), "err", r.KeyErr)
 	}
-	return r
+	return r, true
+}
+
+// withKey is a copy of r with a newly resolved key, or unusable with
+// keyErr's message when that is not nil.
+func (r *Route) withKey(key secret.Secret, keyErr error) *Route {
+	c := *r
+	c.Key, c.KeyErr = key, ""
+	if keyErr != nil {
+		c.KeyErr = apierr.As(keyErr).Message
+	}
+	return &c
 }
 
 func (w *Watcher) resolve(ctx context.Context, ref string) (secret.Secret, error) {
@@ -265,12 +276,7 @@ func (w *Watcher) credentialChanged(ctx context.Context, subject string) {
 			if !ok || !proto.Equal(cur.Service, svc) {
 				return // the record moved on; its own resolve wins
 			}
-			c := *cur
-			c.Key, c.KeyErr, c.keyStale = key, "", false
-			if err != nil {
-				c.KeyErr = apierr.As(err).Message
-			}
-			routes[svc.GetName()] = &c
+			routes[svc.GetName()] = cur.withKey(key, err)
 		})
 		if err != nil {
 			w.log.Warn("changed credential unresolvable; service not routable", "service", svc.GetName(), "err", apierr.As(err).Message)

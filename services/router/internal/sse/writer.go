@@ -18,8 +18,7 @@ type Writer struct {
 	writeTimeout time.Duration
 	now          func() time.Time
 	buf          []byte
-	pending      bool      // queued bytes not yet flushed
-	queued       int       // bytes queued since the last flush
+	queued       int       // bytes written since the last flush; 0: nothing to flush
 	deadlineSet  time.Time // when the write deadline was last moved
 }
 
@@ -73,22 +72,11 @@ func (w *Writer) WriteData(payload []byte) error {
 	return w.send(w.buf)
 }
 
-// WriteDone writes the OpenAI stream terminator `data: [DONE]`.
-func (w *Writer) WriteDone() error {
-	return w.send(doneFrame)
-}
-
-// QueueDone queues the terminator like QueueData: a handler that returns
-// right after it lets net/http send it together with the end of the
-// chunked body, in one write(2) instead of two.
-func (w *Writer) QueueDone() error {
-	if err := w.write(doneFrame); err != nil {
-		return err
-	}
-	w.pending = true
-	w.queued += len(doneFrame)
-	return nil
-}
+// QueueDone queues the OpenAI stream terminator `data: [DONE]` like
+// QueueData: a handler that returns right after it lets net/http send it
+// together with the end of the chunked body, in one write(2) instead of
+// two.
+func (w *Writer) QueueDone() error { return w.queue(doneFrame) }
 
 var doneFrame = []byte("data: [DONE]\n\n")
 
@@ -105,23 +93,18 @@ func (w *Writer) WriteComment(text string) error {
 // response buffer (which still writes through when full) until Flush.
 func (w *Writer) QueueData(payload []byte) error {
 	w.buf = appendDataEvent(w.buf[:0], payload)
-	if err := w.write(w.buf); err != nil {
-		return err
-	}
-	w.pending = true
-	w.queued += len(w.buf)
-	return nil
+	return w.queue(w.buf)
 }
 
-// Queued is how many bytes QueueData has written since the last flush.
+// Queued is how many bytes wait for the next Flush.
 func (w *Writer) Queued() int { return w.queued }
 
 // Flush sends what QueueData left in the buffer.
 func (w *Writer) Flush() error {
-	if !w.pending {
+	if w.queued == 0 {
 		return nil
 	}
-	w.pending, w.queued = false, 0
+	w.queued = 0
 	if err := w.setDeadline(); err != nil {
 		return err
 	}
@@ -132,11 +115,19 @@ func (w *Writer) Flush() error {
 }
 
 func (w *Writer) send(frame []byte) error {
+	if err := w.queue(frame); err != nil {
+		return err
+	}
+	return w.Flush()
+}
+
+// queue writes frame into the response buffer, to go out at the next Flush.
+func (w *Writer) queue(frame []byte) error {
 	if err := w.write(frame); err != nil {
 		return err
 	}
-	w.pending = true
-	return w.Flush()
+	w.queued += len(frame)
+	return nil
 }
 
 func (w *Writer) write(frame []byte) error {

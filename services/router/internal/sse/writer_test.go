@@ -28,7 +28,7 @@ func TestWriterFlushesEachEvent(t *testing.T) {
 		}
 		_ = sw.WriteComment("keep-alive\nsplit")
 		_ = sw.WriteData([]byte("line1\nline2\r\nline3"))
-		_ = sw.WriteDone()
+		_ = sw.QueueDone() // sent when the handler returns
 	}))
 	defer srv.Close()
 
